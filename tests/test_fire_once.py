@@ -1,0 +1,106 @@
+"""The batched fire-once layer against the step-by-step S4NN reference (ttfs_deploy.reference)."""
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ttfs_deploy import reference as ref
+from ttfs_deploy.nn.fire_once import fire_once, fire_once_times
+
+
+@st.composite
+def layers(draw):
+    """Random small layer: integer weights (exact float sums), ties in input times, silent inputs."""
+    T = draw(st.integers(2, 40))
+    n_in, n_out, batch = draw(st.integers(1, 12)), draw(st.integers(1, 8)), draw(st.integers(1, 6))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    weight = rng.integers(-20, 21, size=(n_out, n_in)).astype(np.float64)
+    # few distinct times → many ties; T means "no spike"
+    t_in = rng.choice(rng.integers(0, T + 1, size=4), size=(batch, n_in))
+    threshold = float(draw(st.integers(0, 40)))  # V starts at 0: thresholds are >= 0
+    return t_in, weight, threshold, T
+
+
+@settings(max_examples=300, deadline=None)
+@given(layers())
+def test_forward_matches_step_by_step_reference(case):
+    t_in, weight, threshold, T = case
+    fast = fire_once_times(torch.from_numpy(t_in), torch.from_numpy(weight), threshold, T).numpy()
+    slow = np.stack([ref.layer_times(x, weight, threshold, T) for x in t_in])
+    np.testing.assert_array_equal(fast, slow)
+
+
+def test_hand_computed_spike_times():
+    # inputs spike at 0, 2, 2, 5 (and one never); weights 60, 30, 20, 50; threshold 100:
+    # V(0)=60, V(2)=110 > 100 → crossing at step 2 → spike time 3 (one step of synaptic delay)
+    t_in = torch.tensor([[0, 2, 2, 5, 10]])
+    weight = torch.tensor([[60.0, 30.0, 20.0, 50.0, 500.0],   # crosses at 2 → 3
+                           [60.0, 20.0, 20.0, 50.0, 0.0],     # V(2)=100 not > 100; V(5)=150 → 6
+                           [10.0, 10.0, 10.0, 10.0, 900.0],   # only the silent input could fire it
+                           [200.0, -300.0, 0.0, 300.0, 0.0]])  # 0 → 1 (fires before the inhibition)
+    out = fire_once_times(t_in, weight, 100.0, T=10)
+    assert out.tolist() == [[3, 6, 10, 1]]
+
+
+def test_crossing_at_last_step_is_silent():
+    t_in = torch.tensor([[9]])
+    assert fire_once_times(t_in, torch.tensor([[500.0]]), 100.0, T=10).item() == 10
+    assert fire_once_times(torch.tensor([[8]]), torch.tensor([[500.0]]), 100.0, T=10).item() == 9
+
+
+def _reference_gradients(t_in, weights, thresholds, T, d_out, norm):
+    """dL/dW by the S4NN rules for one sample, given dL/dt_out (hand-written, per sample)."""
+    cfg = ref.RefConfig(T=T, thresholds=thresholds)
+    times = ref.forward(t_in, weights, cfg)
+    grads = [None] * len(weights)
+    delta = -d_out  # S4NN's delta is -(dL/dt)
+    for layer in range(len(weights) - 1, -1, -1):
+        delta = ref._normalise(delta, norm)
+        before = times[layer][None, :] < times[layer + 1][:, None]
+        grads[layer] = delta[:, None] * before  # S4NN: W -= lr * delta * mask
+        delta = (delta[:, None] * before * weights[layer]).sum(axis=0)
+    return times, grads
+
+
+@pytest.mark.parametrize("norm", ["l1", "l2", "none"])
+@settings(max_examples=60, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_gradients_match_s4nn_rules(norm, seed):
+    rng = np.random.default_rng(seed)
+    T, sizes = 30, [int(rng.integers(2, 12)), int(rng.integers(2, 10)), int(rng.integers(2, 6))]
+    weights = [rng.integers(-5, 30, size=(o, i)).astype(np.float64) for i, o in zip(sizes[:-1], sizes[1:])]
+    thresholds = (40.0, 30.0)
+    t_in = rng.integers(0, T + 1, size=sizes[0])
+    d_out = rng.normal(size=sizes[-1])
+    times, expected = _reference_gradients(t_in, weights, thresholds, T, d_out, norm)
+
+    w_torch = [torch.tensor(w, requires_grad=True) for w in weights]
+    t = torch.tensor(t_in[None, :], dtype=torch.float64)
+    for w, threshold in zip(w_torch, thresholds):
+        t = fire_once(t, w, threshold, T, norm)
+    np.testing.assert_array_equal(t.detach().numpy()[0], times[-1])
+    t.backward(torch.tensor(d_out[None, :]))
+    for w, g in zip(w_torch, expected):
+        np.testing.assert_allclose(w.grad.numpy(), g, rtol=1e-10, atol=1e-12)
+
+
+def test_batch_gradient_is_sum_of_per_sample_gradients():
+    rng = np.random.default_rng(3)
+    weight = torch.tensor(rng.uniform(0, 30, size=(5, 9)), requires_grad=True)
+    t_in = torch.tensor(rng.integers(0, 21, size=(4, 9)), dtype=torch.float64)
+    d_out = torch.tensor(rng.normal(size=(4, 5)))
+    fire_once(t_in, weight, 50.0, 20).backward(d_out)
+    batch_grad = weight.grad.clone()
+    total = torch.zeros_like(batch_grad)
+    for b in range(4):
+        weight.grad = None
+        fire_once(t_in[b:b + 1], weight, 50.0, 20).backward(d_out[b:b + 1])
+        total += weight.grad
+    torch.testing.assert_close(batch_grad, total)
+
+
+def test_unknown_norm_is_rejected():
+    with pytest.raises(ValueError, match="norm"):
+        fire_once(torch.zeros(1, 1), torch.ones(1, 1), 1.0, 4, norm="l3")

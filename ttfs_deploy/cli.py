@@ -1,0 +1,184 @@
+"""``ttfs-deploy`` command line: parse arguments, call the library, print. No logic lives here.
+
+Every user error (bad file, unknown name, impossible size) becomes one line on stderr and exit
+status 2; nothing is half-written.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import sys
+
+__all__ = ["main", "UsageError"]
+
+
+class UsageError(ValueError):
+    """A bad command-line value that argparse cannot catch itself."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2, like every other user error
+        sys.stderr.write(f"{self.prog}: error: {message} (see --help)\n")
+        raise SystemExit(2)
+
+
+def _limit(data, limit: int | None):
+    if limit is None:
+        return data
+    if limit <= 0:
+        raise UsageError(f"--limit must be a positive number of samples, got {limit}")
+    from .data import Dataset
+    return Dataset(data.images[:limit], data.labels[:limit], data.shape, data.name, data.n_classes)
+
+
+def _check_output(path: str) -> pathlib.Path:
+    out = pathlib.Path(path)
+    if out.is_dir():
+        raise UsageError(f"output {out} is a directory; give a file name such as {out / 'model.pt'}")
+    if not out.parent.exists():
+        raise UsageError(f"output directory {out.parent} does not exist")
+    return out
+
+
+def _floats(text: str) -> tuple[float, ...]:
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers, got {text!r}") from None
+    if any(v <= 0 for v in values):
+        raise argparse.ArgumentTypeError(f"values must be positive, got {text!r}")
+    return values
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .checkpoint import save_checkpoint
+    from .nn.model import parse_arch
+    from .train import TrainConfig, config_dict, evaluate, train
+
+    try:
+        sizes = parse_arch(args.arch)
+    except ValueError as err:
+        raise UsageError(str(err)) from None
+    out = _check_output(args.output)
+    train_set = _limit(data_mod.load(args.data), args.limit)
+    val_set = data_mod.load(args.val_data)
+    for name, ds in (("--data", train_set), ("--val-data", val_set)):
+        if ds.images.shape[1] != sizes[0]:
+            raise UsageError(f"{name} {ds.name} has {ds.images.shape[1]} pixels per image but --arch "
+                             f"{args.arch} expects {sizes[0]} inputs")
+        if ds.n_classes > sizes[-1]:
+            raise UsageError(f"{name} {ds.name} has {ds.n_classes} classes but --arch {args.arch} has "
+                             f"only {sizes[-1]} outputs")
+    n_layers = len(sizes) - 1
+    lr = args.lr * n_layers if len(args.lr) == 1 else args.lr
+    thresholds = args.threshold * n_layers if len(args.threshold) == 1 else args.threshold
+    if len(lr) != n_layers or len(thresholds) != n_layers:
+        raise UsageError(f"--lr and --threshold take 1 or {n_layers} values for --arch {args.arch}")
+    if args.epochs <= 0 or args.batch_size <= 0:
+        raise UsageError("--epochs and --batch-size must be positive")
+    cfg = TrainConfig(arch=tuple(sizes), loss=args.loss, epochs=args.epochs, seed=args.seed,
+                      batch_size=args.batch_size, lr=tuple(lr), decay=args.decay, norm=args.norm,
+                      T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift)
+    model, logs = train(cfg, train_set, val_set, progress=not args.json)
+    final = evaluate(model, val_set, cfg.zero_policy).to_json()
+    metrics = {"val_data": val_set.name, "val_accuracy": final["accuracy"],
+               "val_accuracy_strict": final["accuracy_strict"],
+               "val_mean_decision_step": final["mean_decision_step"],
+               "val_mean_spikes_until_decision": final["mean_spikes_until_decision"],
+               "epochs": [vars(log) for log in logs]}
+    train_info = config_dict(cfg) | {"data": train_set.name, "n_train": len(train_set.labels)}
+    save_checkpoint(out, model, cfg.zero_policy, train_set.shape, metrics, train_info)
+    if args.json:
+        print(json.dumps({"output": str(out), **metrics}))
+    else:
+        print(f"saved {out}: {val_set.name} accuracy {final['accuracy']:.2%} "
+              f"(ties counted wrong: {final['accuracy_strict']:.2%}), mean decision step "
+              f"{final['mean_decision_step']:.1f}, mean spikes until decision "
+              f"{final['mean_spikes_until_decision']:.1f}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .checkpoint import load_checkpoint
+    from .train import evaluate
+
+    if args.target != "float":
+        raise UsageError(f"unknown target {args.target!r}; available: float")
+    ckpt = load_checkpoint(args.model)
+    dataset = _limit(data_mod.load(args.data), args.limit)
+    if dataset.images.shape[1] != ckpt.model.sizes[0]:
+        raise UsageError(f"data {dataset.name} has {dataset.images.shape[1]} pixels per image but the model "
+                         f"expects {ckpt.model.sizes[0]} inputs")
+    result = evaluate(ckpt.model, dataset, ckpt.zero_policy, target=args.target).to_json()
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{args.model} on {dataset.name} (target {args.target}, n = {result['n']}):\n"
+              f"  accuracy                    {result['accuracy']:.2%} "
+              f"({result['ties']} ties for first spike; counted wrong: {result['accuracy_strict']:.2%})\n"
+              f"  mean decision step          {result['mean_decision_step']:.1f} of T = {result['T']}\n"
+              f"  mean spikes until decision  {result['mean_spikes_until_decision']:.1f}\n"
+              f"  mean spikes per inference   {result['mean_spikes_total']:.1f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .data import DATA_SPECS
+    parser = _Parser(prog="ttfs-deploy", description="Train time-to-first-spike networks and deploy them.")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = sub.add_parser("train", help="train a TTFS classifier (S4NN / Aggressive TTFS) in PyTorch",
+                       description="Train a fire-once TTFS classifier with the S4NN temporal gradient.")
+    p.add_argument("--arch", default="784-400-10", help="layer sizes, e.g. 784-400-10")
+    p.add_argument("--loss", choices=["aggressive", "s4nn"], default="aggressive",
+                   help="Aggressive TTFS (seed 000) or S4NN relative targets")
+    p.add_argument("--data", default="mnist-5k:train", help=f"training data: {DATA_SPECS}")
+    p.add_argument("--val-data", default="mnist-5k:val", help="validation data, evaluated after each epoch")
+    p.add_argument("--epochs", type=int, default=30)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--lr", type=_floats, default=(0.2,), help="learning rate, one or one per layer (comma-separated)")
+    p.add_argument("--threshold", type=_floats, default=(100.0,), help="firing threshold(s)")
+    p.add_argument("--decay", type=float, default=1e-6, help="weight decay per sample (S4NN: 1e-6)")
+    p.add_argument("--norm", choices=["l1", "l2", "none"], default="l2", help="per-layer error normalisation")
+    p.add_argument("--T", type=int, default=256, help="simulation steps")
+    p.add_argument("--zero-policy", choices=["silent", "last"], default="silent",
+                   help="black pixels: never spike (S4NN) or spike at step T-1")
+    p.add_argument("--shift", type=int, default=2, help="augment with random shifts up to this many pixels")
+    p.add_argument("--limit", type=int, help="use only the first N training samples")
+    p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
+    p.add_argument("--json", action="store_true", help="print the final metrics as JSON (no progress bar)")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("run", help="run a model on data and report accuracy, decision step and spikes",
+                       description="Evaluate a model on a target. --json prints the per-sample schema.")
+    p.add_argument("model", help="checkpoint (.pt)")
+    p.add_argument("--target", default="float", help="float (PyTorch)")
+    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
+    p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("--json", action="store_true", help="print one JSON object with per-sample results")
+    p.set_defaults(func=cmd_run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
+    from .checkpoint import CheckpointError
+    from .data import DataError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (UsageError, DataError, CheckpointError) as err:
+        sys.stderr.write(f"ttfs-deploy: error: {err}\n")
+        return 2
+    except KeyboardInterrupt:
+        sys.stderr.write("ttfs-deploy: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,119 @@
+"""Batched fire-once integrate-and-fire layer with the S4NN temporal gradient.
+
+This is where a spike time is computed during training. The neuron (identical in the golden
+simulator and on Lava) is a non-leaky IF neuron that fires at most once:
+
+    V_j(s) = sum_i w_ji * [t_i <= s]           for steps s = 0 .. T-1
+    s*_j   = first s with V_j(s) > threshold
+    t_j    = s*_j + 1                          (one step of synaptic delay per layer, as in S4NN)
+
+and ``t_j = T`` (no spike) when the neuron never crosses, or crosses only at ``s = T - 1``. Inputs
+with ``t_i >= T`` never spike and never contribute.
+
+Because V only changes at input spike times, the forward pass needs no loop over time steps: sort
+each sample's input times, take a prefix sum of the sorted weights, and look for the first crossing
+at the last input of each group of equal times. Cost is O(batch * active inputs * outputs).
+
+Backward (S4NN, Kheradpisheh & Masquelier 2020; seed 000 eq. 12-15): ``dt_j/dV_j = -1`` and
+``dV_j/dw_ji = [t_i < t_j]`` (the input arrived at or before the crossing step), so
+``dL/dw_ji = -dL/dt_j * [t_i < t_j]`` and ``dL/dt_i = sum_j dL/dt_j * w_ji * [t_i < t_j]``.
+The incoming error of each layer is divided per sample by its L1 or L2 norm first (S4NN's
+per-layer delta normalisation).
+"""
+from __future__ import annotations
+
+import torch
+
+__all__ = ["NORMS", "FireOnce", "fire_once", "fire_once_times"]
+
+NORMS = ("l1", "l2", "none")
+
+
+def _sorted_active(t_in: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Sort each sample's input times and keep only the columns that hold a real spike somewhere.
+
+    Returns ``(sorted_t, order)``, both (batch, K) with K = most spikes in any sample (at least 1);
+    padding entries have time ``T``.
+    """
+    sorted_t, order = torch.sort(t_in, dim=1, stable=True)
+    k = max(int((sorted_t < T).sum(dim=1).max()), 1) if t_in.shape[0] else 1
+    return sorted_t[:, :k], order[:, :k]
+
+
+def fire_once_times(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int) -> torch.Tensor:
+    """Spike times of a fire-once IF layer (no autograd).
+
+    Parameters
+    ----------
+    t_in : (batch, n_in) integer tensor, input spike times in steps (``>= T`` = no spike)
+    weight : (n_out, n_in) float tensor
+    threshold : firing threshold (>= 0); a neuron fires when its potential is strictly greater
+    T : simulation length in steps
+
+    Returns
+    -------
+    (batch, n_out) int64 tensor of spike times in ``1..T`` (``T`` = no spike).
+    """
+    t_in = t_in.long()
+    sorted_t, order = _sorted_active(t_in, T)
+    active = sorted_t < T
+    gathered = weight.t()[order] * active.unsqueeze(-1).to(weight.dtype)  # (batch, K, n_out)
+    potential = gathered.cumsum(dim=1)
+    # the potential at step s includes every input with t <= s: test only after the last of a group
+    next_t = torch.cat([sorted_t[:, 1:], torch.full_like(sorted_t[:, :1], T)], dim=1)
+    group_end = (next_t != sorted_t) & active
+    crossed = (potential > threshold) & group_end.unsqueeze(-1)
+    # max over a bool dim gives (any, index of the first True): one pass instead of any() + argmax()
+    has_crossed, first = crossed.max(dim=1)
+    t_cross = sorted_t.gather(1, first)
+    return torch.where(has_crossed, (t_cross + 1).clamp(max=T), torch.full_like(t_cross, T))
+
+
+def _normalise(grad: torch.Tensor, norm: str) -> torch.Tensor:
+    if norm == "none":
+        return grad
+    size = grad.abs().sum(dim=1, keepdim=True) if norm == "l1" else grad.norm(dim=1, keepdim=True)
+    return torch.where(size > 0, grad / size.clamp(min=torch.finfo(grad.dtype).tiny), grad)
+
+
+class FireOnce(torch.autograd.Function):
+    """``t_out = FireOnce.apply(t_in, weight, threshold, T, norm)`` with the S4NN gradient.
+
+    ``t_in`` and the returned ``t_out`` are float tensors holding integer steps so that gradients can
+    flow through spike times.
+    """
+
+    @staticmethod
+    def forward(ctx, t_in, weight, threshold, T, norm):  # noqa: D102
+        with torch.no_grad():
+            t_out = fire_once_times(t_in, weight, threshold, T)
+        ctx.save_for_backward(t_in, weight, t_out)
+        ctx.T, ctx.norm = T, norm
+        return t_out.to(weight.dtype)
+
+    @staticmethod
+    def backward(ctx, grad_out):  # noqa: D102
+        t_in, weight, t_out = ctx.saved_tensors
+        T = ctx.T
+        grad_out = _normalise(grad_out, ctx.norm)
+        sorted_t, order = _sorted_active(t_in.long(), T)
+        # inputs strictly before t_out form a prefix of the sorted row: its length per output neuron
+        n_before = torch.searchsorted(sorted_t.contiguous(), t_out.contiguous(), side="left")  # (batch, n_out)
+        position = torch.arange(sorted_t.shape[1], device=t_in.device).view(1, -1, 1)
+        contributed = (position < n_before.unsqueeze(1)).to(weight.dtype)  # (batch, K, n_out)
+        weighted_err = contributed * grad_out.unsqueeze(1)
+        n_in = weight.shape[1]
+        grad_weight_t = torch.zeros(n_in, weight.shape[0], dtype=weight.dtype, device=weight.device)
+        grad_weight_t.index_add_(0, order.reshape(-1), weighted_err.reshape(-1, weight.shape[0]))
+        grad_in = None
+        if ctx.needs_input_grad[0]:
+            per_input = (weighted_err * weight.t()[order]).sum(dim=-1)  # (batch, K)
+            grad_in = torch.zeros_like(t_in, dtype=weight.dtype).scatter_add_(1, order, per_input)
+        return grad_in, -grad_weight_t.t(), None, None, None
+
+
+def fire_once(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int, norm: str = "l2") -> torch.Tensor:
+    """Differentiable fire-once IF layer: see :class:`FireOnce`. Returns float spike times (steps)."""
+    if norm not in NORMS:
+        raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+    return FireOnce.apply(t_in, weight, threshold, T, norm)

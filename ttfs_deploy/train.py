@@ -1,0 +1,143 @@
+"""Training loop for TTFSClassifier (deterministic with a seed; never imports Lava).
+
+Mini-batch version of S4NN's per-sample SGD: the gradient of a batch is the *sum* of the per-sample
+S4NN updates (each sample's error normalised on its own), and weight decay shrinks the weights by
+``lr * decay`` once per sample, applied after the step as S4NN does. With ``batch_size=1`` this is
+exactly S4NN's update except that the hidden error uses the output weights from before this sample's
+update (S4NN uses them after; the difference is of order ``lr``; see tests/test_training.py).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from .coding import encode_ttfs
+from .metrics import RunResult, classify
+from .nn.losses import temporal_loss
+from .nn.model import TTFSClassifier
+
+if TYPE_CHECKING:
+    from .data import Dataset
+
+__all__ = ["TrainConfig", "EpochLog", "train", "evaluate", "shift_images"]
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (recorded in the checkpoint)."""
+
+    arch: tuple[int, ...] = (784, 400, 10)
+    loss: str = "aggressive"
+    optimizer: str = "sgd"  # "sgd" (S4NN) or "adam" (same gradient, per-weight step sizes)
+    epochs: int = 30
+    seed: int = 0
+    batch_size: int = 32
+    lr: tuple[float, ...] = (0.2, 0.2)
+    lr_final_fraction: float = 0.1  # lr decays linearly (per epoch) to this fraction of its start
+    decay: float = 1e-6
+    gamma: int = 3
+    norm: str = "l2"
+    T: int = 256
+    zero_policy: str = "silent"
+    thresholds: tuple[float, ...] = (100.0, 100.0)
+    shift: int = 2  # augmentation: random shifts of up to this many pixels in x and y (0 = off)
+    dead_fraction: float = 0.001  # hidden neurons firing on fewer samples than this are re-initialised
+
+
+@dataclass
+class EpochLog:
+    """Per-epoch record: training loss, validation accuracy / decision step / spikes, re-initialised neurons."""
+
+    epoch: int
+    loss: float
+    val_accuracy: float
+    val_mean_decision_step: float
+    val_mean_spikes_until_decision: float
+    reinitialised: int
+
+
+def shift_images(images: np.ndarray, shape: tuple[int, int], shifts: np.ndarray) -> np.ndarray:
+    """Shift each flattened image by integer ``shifts[k] = (dy, dx)`` pixels, filling with black."""
+    n, (h, w) = len(images), shape
+    s = int(np.abs(shifts).max()) if len(shifts) else 0
+    padded = np.pad(images.reshape(n, h, w), ((0, 0), (s, s), (s, s)))
+    rows = (s - shifts[:, 0])[:, None, None] + np.arange(h)[None, :, None]
+    cols = (s - shifts[:, 1])[:, None, None] + np.arange(w)[None, None, :]
+    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, h * w)
+
+
+def evaluate(model: TTFSClassifier, data: Dataset, zero_policy: str, target: str = "float") -> RunResult:
+    """Run the float model on ``data`` and classify by first output spike (see :mod:`ttfs_deploy.metrics`)."""
+    t_in = torch.from_numpy(encode_ttfs(data.images, model.T, zero_policy))
+    times = model.spike_times(t_in)
+    return classify([t.numpy() for t in times], data.labels, model.T, target)
+
+
+def _batches(n: int, batch_size: int, generator: torch.Generator):
+    order = torch.randperm(n, generator=generator).numpy()
+    return [order[i:i + batch_size] for i in range(0, n, batch_size)]
+
+
+def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool = True,
+          dtype: torch.dtype = torch.float32) -> tuple[TTFSClassifier, list[EpochLog]]:
+    """Train a TTFSClassifier; returns the final model and one :class:`EpochLog` per epoch."""
+    if len(cfg.lr) != len(cfg.arch) - 1:
+        raise ValueError(f"need one learning rate per weight layer ({len(cfg.arch) - 1}), got {len(cfg.lr)}")
+    torch.manual_seed(cfg.seed)
+    generator = torch.Generator().manual_seed(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    model = TTFSClassifier(list(cfg.arch), list(cfg.thresholds), cfg.T, cfg.norm).to(dtype)
+    model.init_weights(generator)
+    adam = torch.optim.Adam([{"params": [w]} for w in model.weights]) if cfg.optimizer == "adam" else None
+    logs: list[EpochLog] = []
+    bar = tqdm(range(cfg.epochs), desc="training", unit="epoch", disable=not progress)
+    for epoch in bar:
+        frac = epoch / max(cfg.epochs - 1, 1)
+        lrs = [lr * (1 - frac * (1 - cfg.lr_final_fraction)) for lr in cfg.lr]
+        images = train_set.images
+        if cfg.shift:
+            shifts = rng.integers(-cfg.shift, cfg.shift + 1, size=(len(images), 2))
+            images = shift_images(images, train_set.shape, shifts)
+        t_all = torch.from_numpy(encode_ttfs(images, cfg.T, cfg.zero_policy))
+        labels_all = torch.from_numpy(train_set.labels)
+        fired = [torch.zeros(n, dtype=torch.long) for n in cfg.arch[1:-1]]
+        total_loss = 0.0
+        for idx in _batches(len(images), cfg.batch_size, generator):
+            times = model(t_all[idx])
+            loss = temporal_loss(times[-1], labels_all[idx], cfg.T, cfg.loss, cfg.gamma)
+            model.zero_grad(set_to_none=True)
+            loss.backward()
+            with torch.no_grad():
+                if adam is not None:
+                    for group, lr in zip(adam.param_groups, lrs):
+                        group["lr"] = lr
+                    adam.step()
+                for weight, lr in zip(model.weights, lrs):
+                    if adam is None:
+                        weight -= lr * weight.grad
+                    weight *= 1 - lr * cfg.decay * len(idx)
+            for count, hidden in zip(fired, times[1:-1]):
+                count += (hidden < cfg.T).sum(dim=0).long()
+            total_loss += float(loss.detach())
+        n_dead = 0
+        for layer, count in enumerate(fired):
+            dead = torch.nonzero(count < cfg.dead_fraction * len(images)).flatten()
+            if len(dead):
+                model.reinit_neurons(layer, dead, generator)
+            n_dead += len(dead)
+        result = evaluate(model, val_set, cfg.zero_policy)
+        summary = result.to_json()
+        logs.append(EpochLog(epoch + 1, total_loss / len(images), summary["accuracy"],
+                             summary["mean_decision_step"], summary["mean_spikes_until_decision"], n_dead))
+        bar.set_postfix(loss=f"{logs[-1].loss:.3f}", val_acc=f"{summary['accuracy']:.4f}",
+                        step=f"{summary['mean_decision_step']:.1f}")
+    return model, logs
+
+
+def config_dict(cfg: TrainConfig) -> dict:
+    """TrainConfig as plain built-in types (for checkpoints and JSON)."""
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
