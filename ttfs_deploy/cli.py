@@ -53,7 +53,7 @@ def _floats(text: str) -> tuple[float, ...]:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from . import data as data_mod
-    from .checkpoint import save_checkpoint
+    from .checkpoint import load_checkpoint, save_checkpoint
     from .nn.model import parse_arch
     from .train import TrainConfig, config_dict, evaluate, train
 
@@ -78,10 +78,19 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--lr and --threshold take 1 or {n_layers} values for --arch {args.arch}")
     if args.epochs <= 0 or args.batch_size <= 0:
         raise UsageError("--epochs and --batch-size must be positive")
+    initial = None
+    if args.init_from:
+        start = load_checkpoint(args.init_from)
+        if start.model.sizes != sizes or start.T != args.T:
+            raise UsageError(f"--init-from {args.init_from} is {'-'.join(map(str, start.model.sizes))} with "
+                             f"T = {start.T}, but this run is {args.arch} with T = {args.T}")
+        initial = [w.detach() for w in start.model.weights]
     cfg = TrainConfig(arch=tuple(sizes), loss=args.loss, epochs=args.epochs, seed=args.seed,
-                      batch_size=args.batch_size, lr=tuple(lr), decay=args.decay, norm=args.norm,
-                      T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift)
-    model, logs = train(cfg, train_set, val_set, progress=not args.json)
+                      batch_size=args.batch_size, lr=tuple(lr), lr_final_fraction=args.lr_final,
+                      decay=args.decay, norm=args.norm,
+                      T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift,
+                      init_from=pathlib.Path(args.init_from).name if args.init_from else None)
+    model, logs = train(cfg, train_set, val_set, progress=not args.json, initial_weights=initial)
     final = evaluate(model, val_set, cfg.zero_policy).to_json()
     metrics = {"val_data": val_set.name, "val_accuracy": final["accuracy"],
                "val_accuracy_strict": final["accuracy_strict"],
@@ -197,6 +206,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=_floats, default=(0.2,), help="learning rate, one or one per layer (comma-separated)")
+    p.add_argument("--lr-final", type=float, default=0.1,
+                   help="the learning rate decays linearly per epoch to this fraction of its start")
     p.add_argument("--threshold", type=_floats, default=(100.0,), help="firing threshold(s)")
     p.add_argument("--decay", type=float, default=1e-6, help="weight decay per sample (S4NN: 1e-6)")
     p.add_argument("--norm", choices=["l1", "l2", "none"], default="l2", help="per-layer error normalisation")
@@ -205,6 +216,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="black pixels: never spike (S4NN) or spike at step T-1")
     p.add_argument("--shift", type=int, default=2, help="augment with random shifts up to this many pixels")
     p.add_argument("--limit", type=int, help="use only the first N training samples")
+    p.add_argument("--init-from", help="start from this checkpoint's weights (fine-tuning) instead of S4NN's init")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON (no progress bar)")
     p.set_defaults(func=cmd_train)

@@ -47,6 +47,7 @@ class TrainConfig:
     init_scale: float = 1.0  # multiplies the S4NN init bounds (see nn.model.default_init_bounds)
     shift: int = 2  # augmentation: random shifts of up to this many pixels in x and y (0 = off)
     dead_fraction: float = 0.001  # hidden neurons firing on fewer samples than this are re-initialised
+    init_from: str | None = None  # checkpoint whose weights start the run (fine-tuning), recorded for provenance
 
 
 @dataclass
@@ -124,8 +125,12 @@ def run_epoch(model: TTFSClassifier, t_all: torch.Tensor, labels: torch.Tensor, 
 
 
 def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool = True,
-          dtype: torch.dtype = torch.float32) -> tuple[TTFSClassifier, list[EpochLog]]:
-    """Train a TTFSClassifier; returns the final model and one :class:`EpochLog` per epoch."""
+          dtype: torch.dtype = torch.float32, initial_weights: list[torch.Tensor] | None = None
+          ) -> tuple[TTFSClassifier, list[EpochLog]]:
+    """Train a TTFSClassifier; returns the final model and one :class:`EpochLog` per epoch.
+
+    ``initial_weights`` (one tensor per layer) replace the random initialisation, for fine-tuning.
+    """
     if len(cfg.lr) != len(cfg.arch) - 1:
         raise ValueError(f"need one learning rate per weight layer ({len(cfg.arch) - 1}), got {len(cfg.lr)}")
     torch.manual_seed(cfg.seed)
@@ -133,6 +138,10 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool
     rng = np.random.default_rng(cfg.seed)
     model = TTFSClassifier(list(cfg.arch), list(cfg.thresholds), cfg.T, cfg.norm).to(dtype)
     model.init_weights(generator, cfg.init_scale)
+    if initial_weights is not None:
+        with torch.no_grad():
+            for weight, start in zip(model.weights, initial_weights, strict=True):
+                weight.copy_(start)
     adam = torch.optim.Adam([{"params": [w]} for w in model.weights]) if cfg.optimizer == "adam" else None
     logs: list[EpochLog] = []
     bar = tqdm(range(cfg.epochs), desc="training", unit="epoch", disable=not progress)
