@@ -104,3 +104,12 @@ def test_batch_gradient_is_sum_of_per_sample_gradients():
 def test_unknown_norm_is_rejected():
     with pytest.raises(ValueError, match="norm"):
         fire_once(torch.zeros(1, 1), torch.ones(1, 1), 1.0, 4, norm="l3")
+
+
+@settings(max_examples=100, deadline=None)
+@given(layers())
+def test_stepwise_reference_matches_vectorised_reference(case):
+    t_in, weight, threshold, T = case
+    for x in t_in:
+        np.testing.assert_array_equal(ref.layer_times_stepwise(x, weight, threshold, T),
+                                      ref.layer_times(x, weight, threshold, T))

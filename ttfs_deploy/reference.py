@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RefConfig", "layer_times", "forward", "targets", "train_step", "train_epoch"]
+__all__ = ["RefConfig", "layer_times", "layer_times_stepwise", "forward", "targets", "train_step", "train_epoch"]
 
 
 @dataclass(frozen=True)
@@ -44,11 +44,22 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int) 
     return np.minimum(t_out, T)
 
 
-def forward(t_in: np.ndarray, weights: list[np.ndarray], cfg: RefConfig) -> list[np.ndarray]:
-    """Spike times of every layer (input first) for one sample."""
+def layer_times_stepwise(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int) -> np.ndarray:
+    """Same as :func:`layer_times`, written as a time loop: one matrix-vector product per step."""
+    t_out = np.full(weight.shape[0], T)
+    potential = np.zeros(weight.shape[0])
+    for step in range(T):
+        potential += weight @ (t_in == step)
+        t_out = np.where((t_out == T) & (potential > threshold), step + 1, t_out)
+    return np.minimum(t_out, T)
+
+
+def forward(t_in: np.ndarray, weights: list[np.ndarray], cfg: RefConfig, stepwise: bool = False) -> list[np.ndarray]:
+    """Spike times of every layer (input first) for one sample (``stepwise``: loop over time steps)."""
+    simulate = layer_times_stepwise if stepwise else layer_times
     times = [t_in]
     for weight, threshold in zip(weights, cfg.thresholds):
-        times.append(layer_times(times[-1], weight, threshold, cfg.T))
+        times.append(simulate(times[-1], weight, threshold, cfg.T))
     return times
 
 
@@ -74,9 +85,10 @@ def _normalise(delta: np.ndarray, norm: str) -> np.ndarray:
     return delta / size if size != 0 else delta
 
 
-def train_step(weights: list[np.ndarray], t_in: np.ndarray, label: int, cfg: RefConfig) -> list[np.ndarray]:
+def train_step(weights: list[np.ndarray], t_in: np.ndarray, label: int, cfg: RefConfig,
+               stepwise: bool = False) -> list[np.ndarray]:
     """One S4NN update on one sample; updates ``weights`` in place and returns the layer times."""
-    times = forward(t_in, weights, cfg)
+    times = forward(t_in, weights, cfg, stepwise)
     delta = _normalise((targets(times[-1], label, cfg) - times[-1]) / cfg.T, cfg.norm)
     for layer in range(len(weights) - 1, -1, -1):
         before = times[layer][None, :] < times[layer + 1][:, None]
@@ -89,7 +101,8 @@ def train_step(weights: list[np.ndarray], t_in: np.ndarray, label: int, cfg: Ref
     return times
 
 
-def train_epoch(weights: list[np.ndarray], t_images: np.ndarray, labels: np.ndarray, cfg: RefConfig) -> None:
+def train_epoch(weights: list[np.ndarray], t_images: np.ndarray, labels: np.ndarray, cfg: RefConfig,
+                stepwise: bool = False) -> None:
     """Train over every sample in order (batch size 1), updating ``weights`` in place."""
     for t_in, label in zip(t_images, labels):
-        train_step(weights, t_in, int(label), cfg)
+        train_step(weights, t_in, int(label), cfg, stepwise)
