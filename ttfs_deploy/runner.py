@@ -1,0 +1,123 @@
+"""Run a model on a target and classify: the ``ttfs-deploy run`` pipeline.
+
+Every target returns per-layer spike times in the model's own time convention (docs/training.md:
+each layer adds one step; Lava's pipeline offset is removed by the backend), so results compare
+directly across targets and feed :func:`ttfs_deploy.metrics.classify`.
+"""
+from __future__ import annotations
+
+import importlib
+import os
+import pathlib
+import tempfile
+from dataclasses import dataclass
+
+import numpy as np
+from tqdm import tqdm
+
+from .coding import encode_ttfs
+from .data import Dataset
+from .ir import IRError, NetworkIR
+from .metrics import RunResult, classify
+
+__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate", "save_trace", "prepare_network"]
+
+TARGET_HELP = {
+    "float": "PyTorch float model (checkpoints only)",
+    "golden": "bit-exact vectorised integer simulator of the quantized network (the reference)",
+    "loihi-sim": "Lava process graph on the Loihi CPU simulator (Loihi2SimCfg, fixed_pt)",
+    "loihi-hw": "the same Lava graph on a Loihi board through lava-loihi (Loihi2HwCfg)",
+}
+RUN_TARGETS = tuple(TARGET_HELP)
+# backend modules behind one interface: simulate(ir, t_in, early_stop=..., ...) -> list of spike-time arrays
+_BACKENDS = {"golden": "ttfs_deploy.backends.golden", "loihi-sim": "ttfs_deploy.backends.lava_sim",
+             "loihi-hw": "ttfs_deploy.backends.loihi_hw"}
+LAVA_CHUNK = 100  # samples per Lava run: one graph start-up (~1 s) per chunk, and a progress update
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A run: the classification result, the per-layer spike times it came from, and a note."""
+
+    result: RunResult
+    times: list[np.ndarray]
+    ir: NetworkIR | None
+    early_stop: bool
+    note: str = ""
+
+
+def prepare_network(model_path: str, profile: str) -> tuple[NetworkIR, str]:
+    """Load a .ttfs artifact, or compile a .pt checkpoint on the fly (no calibration); returns a note."""
+    from .compiler import compile_network, load_network
+
+    ir = load_network(model_path)
+    if ir.is_quantized:
+        return ir, ""
+    compiled = compile_network(ir, "loihi-sim", profile)
+    return compiled.ir, (f"compiled on the fly under profile {profile} without calibration data; "
+                         "`ttfs-deploy compile` chooses clipping on validation data")
+
+
+def simulate(target: str, ir: NetworkIR, t_in: np.ndarray, early_stop: bool, progress: bool = False
+             ) -> list[np.ndarray]:
+    """Spike times of every layer (input first) on a simulated or hardware target."""
+    backend = importlib.import_module(_BACKENDS[target])
+    if target == "golden":
+        return backend.simulate(ir, t_in, early_stop=early_stop)
+    chunks = []
+    for start in tqdm(range(0, len(t_in), LAVA_CHUNK), desc=target, unit="chunk", disable=not progress or
+                      len(t_in) <= LAVA_CHUNK):
+        chunks.append(backend.simulate(ir, t_in[start:start + LAVA_CHUNK], early_stop=early_stop))
+    return [np.concatenate(layer) for layer in zip(*chunks)]
+
+
+def run_target(model_path: str, target: str, dataset: Dataset, profile: str = "loihi2",
+               early_stop: bool = True, progress: bool = False) -> Outcome:
+    """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
+
+    ``early_stop`` applies to the Lava targets (a sample ends at its first output spike, and spikes
+    after it are not issued); golden always simulates all ``T`` steps unless asked via ``simulate``.
+    """
+    if target == "float":
+        if pathlib.Path(model_path).suffix == ".ttfs":
+            raise IRError(f"{model_path}: target float needs the checkpoint (.pt); a .ttfs artifact is quantized")
+        import torch
+
+        from .checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(model_path)
+        _check_inputs(dataset, ckpt.model.sizes[0])
+        t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
+        times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
+        return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
+    ir, note = prepare_network(model_path, profile)
+    _check_inputs(dataset, ir.sizes[0])
+    t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
+    stop = early_stop and target != "golden"
+    times = simulate(target, ir, t_in, stop, progress)
+    return Outcome(classify(times, dataset.labels, ir.T, target), times, ir, stop, note)
+
+
+def _check_inputs(dataset: Dataset, n_inputs: int) -> None:
+    if dataset.images.shape[1] != n_inputs:
+        raise IRError(f"data {dataset.name} has {dataset.images.shape[1]} pixels per image but the model "
+                      f"expects {n_inputs} inputs")
+
+
+def save_trace(path: str | os.PathLike, outcome: Outcome, dataset: Dataset) -> None:
+    """Write per-layer spike times (steps, T = none) and labels to an .npz file, atomically."""
+    path = pathlib.Path(path)
+    arrays = {f"layer_{k}": np.asarray(t, dtype=np.int32) for k, t in enumerate(outcome.times)}
+    arrays["labels"] = np.asarray(dataset.labels, dtype=np.int64)
+    arrays["predictions"] = np.array([s.prediction for s in outcome.result.samples], dtype=np.int64)
+    arrays["T"] = np.array(outcome.result.T)
+    arrays["target"] = np.array(outcome.result.target)
+    arrays["early_stop"] = np.array(outcome.early_stop)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez_compressed(tmp, **arrays)
+        os.replace(tmp, path)
+    except BaseException:
+        pathlib.Path(tmp).unlink(missing_ok=True)
+        raise
