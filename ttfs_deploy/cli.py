@@ -149,15 +149,12 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
     out = _check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name)
     ir = load_network(args.model)
-    calibration = None if args.data == "none" else _limit(data_mod.load(args.data), args.limit)
-    if calibration is not None and calibration.images.shape[1] != ir.sizes[0]:
-        raise UsageError(f"data {calibration.name} has {calibration.images.shape[1]} pixels per image but the "
-                         f"model expects {ir.sizes[0]} inputs")
-    result = compile_network(ir, args.target, args.profile,
-                             None if calibration is None else calibration.images,
-                             None if calibration is None else calibration.labels)
+    calibration = None if args.calibration == "none" else _limit(data_mod.load(args.calibration),
+                                                                 args.calibration_limit)
+    validation = None if args.data == "none" else _limit(data_mod.load(args.data), args.limit)
+    result = compile_network(ir, args.target, args.profile, calibration, validation)
     save_ir(result.ir, out)
-    summary = compile_summary(result, out, None if calibration is None else calibration.name)
+    summary = compile_summary(result, out, calibration, validation)
     if args.json:
         print(json.dumps(summary))
     else:
@@ -165,7 +162,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     return 0
 
 
-def compile_summary(result, out: pathlib.Path, calibration_name: str | None) -> dict:
+def compile_summary(result, out: pathlib.Path, calibration, validation) -> dict:
     """Plain-dict summary of a compile: layers, bit widths, cores and the quantisation accuracy change."""
     q = result.quant
     layers = []
@@ -178,7 +175,8 @@ def compile_summary(result, out: pathlib.Path, calibration_name: str | None) -> 
     return {"output": str(out), "target": result.target, "profile": result.profile.name,
             "weight_bits": result.profile.weight_bits, "membrane_bits": result.profile.membrane_bits,
             "layers": layers, "cores": result.placement.cores, "unchecked_limits": result.placement.unchecked,
-            "calibration_data": calibration_name, "n_calibration": q.n_calibration,
+            "calibration_data": calibration.name if calibration else None, "n_calibration": q.n_calibration,
+            "validation_data": validation.name if validation else None, "n_validation": q.n_validation,
             "float_accuracy": q.float_accuracy, "quantized_accuracy": q.quantized_accuracy,
             "accuracy_change": q.accuracy_change}
 
@@ -195,7 +193,8 @@ def print_compile_summary(s: dict) -> None:
     print(f"cores used: {s['cores']}" + (f" (limits unknown in the profile, not checked: "
                                           f"{', '.join(s['unchecked_limits'])})" if s["unchecked_limits"] else ""))
     if s["accuracy_change"] is not None:
-        print(f"quantisation on {s['calibration_data']} ({s['n_calibration']} samples, golden simulator): "
+        print(f"clipping chosen on {s['calibration_data']} ({s['n_calibration']} samples); accuracy on "
+              f"{s['validation_data']} ({s['n_validation']} samples, golden simulator): "
               f"float {s['float_accuracy']:.2%} -> integer {s['quantized_accuracy']:.2%} "
               f"({100 * s['accuracy_change']:+.1f} points)")
 
@@ -340,9 +339,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="checkpoint (.pt)")
     p.add_argument("--target", default="loihi-sim", choices=["golden", "loihi-sim", "loihi-hw"])
     p.add_argument("--profile", default="loihi2", help="hardware profile name or YAML path (see `targets`)")
+    p.add_argument("--calibration", default="mnist-5k:train",
+                   help="data that choose each layer's clipping level ('none': no clipping)")
+    p.add_argument("--calibration-limit", type=int, default=1000, help="calibration samples used")
     p.add_argument("--data", default="mnist-5k:val",
-                   help="calibration/validation data for the clipping choice and the accuracy change ('none' to skip)")
-    p.add_argument("--limit", type=int, help="only the first N calibration samples")
+                   help="validation data on which the float → integer accuracy change is reported ('none' to skip)")
+    p.add_argument("--limit", type=int, help="only the first N validation samples")
     p.add_argument("-o", "--output", help="artifact to write (default: MODEL name with .ttfs, here)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compile)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .coding import encode_ttfs
+from .data import Dataset
 from .hardware import HardwareProfile, load_profile
 from .ir import IRError, NetworkIR, from_checkpoint_weights, load_ir
 from .mapping import Placement, check
@@ -50,23 +51,27 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
 
 
 def compile_network(ir: NetworkIR, target: str, profile_name: str = DEFAULT_PROFILE,
-                    calibration_images: np.ndarray | None = None,
-                    calibration_labels: np.ndarray | None = None) -> CompileResult:
+                    calibration: Dataset | None = None, validation: Dataset | None = None) -> CompileResult:
     """Quantize ``ir`` under the profile, map it onto cores and check every limit.
 
     Raises QuantizationError / MappingError / ProfileError with a one-line message when the network
-    does not fit. Calibration images (uint8, (n, pixels)) choose the clipping levels and measure the
-    float → integer accuracy change.
+    does not fit. ``calibration`` data choose the clipping levels; the float → integer accuracy change
+    is measured on ``validation`` data.
     """
     if target not in TARGETS:
         raise ValueError(f"unknown target {target!r}; available: {', '.join(TARGETS)}")
     if ir.is_quantized:
         raise IRError("this artifact is already compiled; compile the checkpoint (.pt) instead")
     profile = load_profile(profile_name)
-    calibration = None
-    if calibration_images is not None:
-        calibration = (encode_ttfs(calibration_images, ir.T, ir.zero_policy), calibration_labels)
-    quantized, report = quantize(ir, profile, calibration)
+    def spikes(data: Dataset | None):
+        if data is None:
+            return None
+        if data.images.shape[1] != ir.sizes[0]:
+            raise IRError(f"data {data.name} has {data.images.shape[1]} pixels per image but the model expects "
+                          f"{ir.sizes[0]} inputs")
+        return encode_ttfs(data.images, ir.T, ir.zero_policy), data.labels
+
+    quantized, report = quantize(ir, profile, spikes(calibration), spikes(validation))
     quantized = replace(quantized, meta={**quantized.meta, "target": target})
     placement = check(quantized, profile)
     return CompileResult(quantized, target, profile, placement, report)

@@ -12,7 +12,7 @@ what the network does.
 * ``c`` maps a chosen clipping level of ``|W|`` onto the largest mantissa. Candidate clipping levels
   (the maximum and a few high percentiles) are each simulated on calibration data with the golden
   simulator and the most accurate one is kept (ties: the least clipping). Without calibration data the
-  maximum is used (no clipping).
+  maximum is used (no clipping). The accuracy change is reported on separate validation data.
 """
 from __future__ import annotations
 
@@ -44,6 +44,7 @@ class QuantReport:
     float_accuracy: float | None
     quantized_accuracy: float | None
     n_calibration: int
+    n_validation: int
 
     @property
     def accuracy_change(self) -> float | None:
@@ -96,8 +97,8 @@ def _with_layers(ir: NetworkIR, quantized: list[FireOnceLayer], exponents: list[
     return replace(ir, layers=layers, quant=quant, delay=profile.stage_delay_steps)
 
 
-def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndarray, np.ndarray] | None = None
-             ) -> tuple[NetworkIR, QuantReport]:
+def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndarray, np.ndarray] | None = None,
+             validation: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[NetworkIR, QuantReport]:
     """Quantize a float IR under ``profile``.
 
     Parameters
@@ -105,7 +106,9 @@ def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndar
     ir : float network (``ir.quant is None``)
     profile : target hardware profile (bit widths and exponent range)
     calibration : optional ``(t_in, labels)``: input spike times (n, inputs) in steps and labels, used
-        to pick each layer's clipping level by golden-simulator accuracy and to report the change.
+        to pick each layer's clipping level by golden-simulator accuracy.
+    validation : optional ``(t_in, labels)`` on which the float → integer accuracy change is reported
+        (keep it apart from the calibration data, or the reported change is optimistic).
     """
     from .backends import golden
     from .metrics import classify
@@ -114,9 +117,9 @@ def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndar
         raise QuantizationError("network is already quantized")
     float_layers = ir.fire_once_layers()
 
-    def accuracy(candidate: NetworkIR) -> float:
-        times = golden.simulate(candidate, calibration[0])
-        return classify(times, calibration[1], candidate.T, "golden").accuracy
+    def accuracy(candidate: NetworkIR, data: tuple[np.ndarray, np.ndarray]) -> float:
+        times = golden.simulate(candidate, data[0])
+        return classify(times, data[1], candidate.T, "golden").accuracy
 
     chosen = [100.0] * len(float_layers)
     if calibration is not None:
@@ -125,14 +128,16 @@ def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndar
             scores = []
             for pct in CLIP_PERCENTILES:
                 trial = chosen[:k] + [pct] + chosen[k + 1:]
-                scores.append((accuracy(_build(ir, float_layers, trial, profile)[0]), -CLIP_PERCENTILES.index(pct), pct))
+                scores.append((accuracy(_build(ir, float_layers, trial, profile)[0], calibration),
+                               -CLIP_PERCENTILES.index(pct), pct))
             chosen[k] = max(scores)[2]
     quantized, exponents, scales = _build(ir, float_layers, chosen, profile)
-    float_acc = accuracy(ir) if calibration is not None else None
-    quant_acc = accuracy(quantized) if calibration is not None else None
+    float_acc = accuracy(ir, validation) if validation is not None else None
+    quant_acc = accuracy(quantized, validation) if validation is not None else None
     report = QuantReport(profile.name, exponents, scales, chosen,
                          [layer.threshold for layer in quantized.fire_once_layers()], float_acc, quant_acc,
-                         0 if calibration is None else len(calibration[1]))
+                         0 if calibration is None else len(calibration[1]),
+                         0 if validation is None else len(validation[1]))
     return quantized, report
 
 

@@ -1,0 +1,245 @@
+# SPDX-License-Identifier: MIT
+"""Golden simulator: bit-exact, vectorised fire-once TTFS inference (NumPy only).
+
+This is the reference every other backend must equal spike for spike.
+
+Neuron (identical to :mod:`ttfs_deploy.nn.fire_once`). For each fire-once layer and sample::
+
+    a(s)   = sum of w_ji over the inputs i with t_i == s          (synaptic input of step s)
+    V(s)   = V(s-1) + a(s),  V(-1) = 0
+    s*     = first step s in 0..T-1 with V(s) > threshold
+    t_j    = s* + 1, or T ("no spike") when there is no crossing or s* = T - 1
+
+Inputs with ``t >= T`` never spike. Float networks (``ir.quant is None``) use float64. Quantized
+networks use integers throughout:
+
+* ``a(s) = shift(sum of the int mantissas w_ji of the inputs spiking at s, e)`` with ``e`` the layer's
+  ``quant["weight_exponents"][k]``, ``shift(x, e) = x << e`` for ``e >= 0`` and the flooring
+  arithmetic ``x >> -e`` for ``e < 0`` (Lava's bit-accurate Dense does exactly this per step);
+* the membrane is a signed ``b = quant["membrane_bits"]`` register that saturates:
+  ``V(s) = clip(V(s-1) + a(s), -2**(b-1), 2**(b-1) - 1)`` after every step's addition. Because the
+  whole step's input is summed before it is added, saturation does not depend on the order of
+  inputs within a step (it does depend on the order of steps, which is why it is modelled per step).
+
+Time convention (measured on Lava 0.10's CPU simulator, see ``tests/test_lava_sim.py``): the model's
+``+1`` per layer *is* Lava's one-step Dense delay, so model times need no per-layer shift. When a
+sample's window starts at Lava ``time_step`` ``S`` (the step at which its ``t = 0`` inputs are sent;
+the first sample of a run starts at ``S = 1``), a spike of *any* layer with model time ``t`` is sent
+at Lava step ``S + t``. With a per-layer delay ``d`` other than one step, layer ``k`` (input = 0)
+would move to ``S + t + k * (d - 1)``: see :func:`hardware_times`. Streamed samples follow each
+other at :func:`sample_starts`: a window lasts ``T`` steps, or ``decision + 1`` steps with early stop.
+
+Early stop (:func:`early_stop_view`): a sample's decision step is its first output spike time
+(``T`` if none). Hardware that stops there never sees later spikes, so the early-stop view reports
+every spike after the decision step, in every layer including the input, as ``T``.
+
+Speed: per layer, inputs are sorted per sample, weights gathered in that order and prefix-summed;
+only the last input of each group of equal times is tested (as in fire_once.py). Saturation is
+handled exactly: where the unsaturated potential provably or actually stays inside the register, it
+equals the saturated one; the (sample, neuron) pairs that leave it are recomputed with a loop over
+their distinct input times (vectorised over the pairs).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..coding import encode_ttfs
+from ..ir import IRError, NetworkIR
+from ..metrics import RunResult, classify
+
+__all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
+
+_CHUNK_ELEMENTS = 1 << 22  # gathered weights per chunk (samples x inputs x neurons)
+
+
+def _shift(x: np.ndarray, exponent: int) -> np.ndarray:
+    return np.left_shift(x, exponent) if exponent >= 0 else np.right_shift(x, -exponent)
+
+
+def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
+    t = np.asarray(t_in)
+    if t.ndim != 2 or t.shape[1] != n_in:
+        raise ValueError(f"t_in must have shape (n_samples, {n_in}), got {t.shape}")
+    if t.size and t.dtype.kind not in "iu":
+        if not np.array_equal(t, np.round(t)):
+            raise ValueError("t_in must hold integer spike times")
+    t = t.astype(np.int64)
+    if t.size and t.min() < 0:
+        raise ValueError(f"t_in must hold spike times >= 0, got {t.min()}")
+    return np.minimum(t, T)
+
+
+def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
+                exponent: int | None = None, membrane_bits: int | None = None) -> np.ndarray:
+    """Spike times of one fire-once layer for a batch of samples.
+
+    Parameters
+    ----------
+    t_in : np.ndarray
+        ``(n, n_in)`` integer input spike times (``>= T`` = no spike).
+    weight : np.ndarray
+        ``(n_out, n_in)``: float weights, or integer mantissas when ``exponent`` is given.
+    threshold : float or int
+        A neuron fires when its potential is strictly greater.
+    T : int
+        Steps per sample.
+    exponent : int or None
+        ``None`` for float arithmetic; else the layer's weight exponent (integer arithmetic).
+    membrane_bits : int or None
+        Saturating membrane width (integer arithmetic only; ``None`` = no saturation).
+
+    Returns
+    -------
+    np.ndarray
+        ``(n, n_out)`` int64 spike times in ``1..T`` (``T`` = no spike).
+    """
+    t_in = np.minimum(np.asarray(t_in, dtype=np.int64), T)
+    n, n_in = t_in.shape
+    n_out = weight.shape[0]
+    out = np.full((n, n_out), T, dtype=np.int64)
+    if n == 0:
+        return out
+    quantized = exponent is not None
+    if quantized:
+        magnitude = int(np.abs(weight.astype(np.int64)).sum(axis=1).max())
+        dtype = np.int32 if magnitude < 2**31 else np.int64
+        if membrane_bits is None:
+            high, low, may_saturate = None, None, False
+        else:
+            high, low = (1 << (membrane_bits - 1)) - 1, -(1 << (membrane_bits - 1))
+            reach = magnitude << exponent if exponent >= 0 else (magnitude >> -exponent) + min(T, n_in)
+            may_saturate = reach > high
+    else:
+        dtype, may_saturate = np.float64, False
+    padded = np.zeros((n_in + 1, n_out), dtype=dtype)  # last row: the zero weight of "no input"
+    padded[:n_in] = weight.T
+    horizon = T - 1  # inputs at T-1 or later can only cause a crossing at T-1, i.e. no spike
+    order = np.argsort(t_in, axis=1, kind="stable")
+    sorted_t = np.take_along_axis(t_in, order, axis=1)
+    counts = (sorted_t < horizon).sum(axis=1)
+    rows_by_count = np.argsort(counts, kind="stable")  # chunks of similar length waste little padding
+    start = int(np.searchsorted(counts[rows_by_count], 1))  # rows without inputs never spike
+    while start < n:
+        k_max = int(counts[rows_by_count[min(n - 1, start + 63)]])
+        k_max = int(counts[rows_by_count[-1]]) if start + 63 >= n else k_max
+        size = max(1, _CHUNK_ELEMENTS // max(1, k_max * n_out))
+        rows = rows_by_count[start:start + size]
+        start += size
+        k = int(counts[rows].max())
+        st, od = sorted_t[rows, :k], order[rows, :k]
+        active = st < horizon
+        prefix = np.cumsum(padded[np.where(active, od, n_in)], axis=1, dtype=dtype)  # (c, k, n_out)
+        following = np.concatenate([st[:, 1:], np.full((len(rows), 1), horizon)], axis=1)
+        group_end = (following != st) & active
+        n_groups = int(group_end.sum(axis=1).max())
+        positions = np.sort(np.where(group_end, np.arange(k), k), axis=1)[:, :n_groups]
+        valid = positions < k
+        positions = np.minimum(positions, k - 1)
+        potential = np.take_along_axis(prefix, positions[:, :, None], axis=1)  # V at each group end
+        end_t = np.take_along_axis(st, positions, axis=1)
+        if quantized and (exponent != 0 or may_saturate):
+            step_input = _shift(np.diff(potential.astype(np.int64), axis=1, prepend=0), exponent)
+            potential = np.cumsum(step_input, axis=1)
+            if may_saturate:
+                outside = ((potential > high) | (potential < low)) & valid[:, :, None]
+                pair_rows, pair_cols = np.nonzero(outside.any(axis=1))
+                if pair_rows.size:
+                    steps = step_input[pair_rows, :, pair_cols]  # (pairs, groups)
+                    v = np.zeros(len(pair_rows), dtype=np.int64)
+                    clipped = np.empty_like(steps)
+                    for g in range(steps.shape[1]):
+                        v = np.clip(v + steps[:, g], low, high)
+                        clipped[:, g] = v
+                    potential[pair_rows, :, pair_cols] = clipped
+        crossed = (potential > threshold) & valid[:, :, None]
+        has_crossed = crossed.any(axis=1)
+        first = crossed.argmax(axis=1)
+        t_cross = np.take_along_axis(end_t, first, axis=1)
+        out[rows] = np.where(has_crossed, t_cross + 1, T)
+    return out
+
+
+def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
+    """Early-stop view: per sample, spikes later than its first output spike become ``T``.
+
+    Parameters
+    ----------
+    times : list of np.ndarray
+        Per-layer ``(n, size)`` spike times, input first, output last.
+    T : int
+        Steps per sample.
+
+    Returns
+    -------
+    list of np.ndarray
+        New arrays; samples whose output never spikes are unchanged.
+    """
+    decision = np.asarray(times[-1]).min(axis=1, initial=T)[:, None]
+    return [np.where(np.asarray(t) > decision, T, t).astype(np.int64) for t in times]
+
+
+def sample_starts(output_times: np.ndarray, T: int, early_stop: bool, first_step: int = 1) -> np.ndarray:
+    """Lava step at which each streamed sample's window starts (its ``t = 0`` inputs are sent).
+
+    A window lasts ``T`` steps; with early stop it ends at ``min(decision, T - 1)`` and the next
+    sample starts on the following step (that step also resets the network).
+    """
+    output_times = np.asarray(output_times)
+    length = np.full(len(output_times), T, dtype=np.int64)
+    if early_stop:
+        length = np.minimum(output_times.min(axis=1, initial=T), T - 1) + 1
+    return first_step + np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
+
+
+def hardware_times(times: list[np.ndarray], T: int, delay: int = 1, start: int | np.ndarray = 1) -> list[np.ndarray]:
+    """Map model spike times to the Lava/hardware steps at which the spikes are sent.
+
+    Layer ``k`` (input = 0) of a sample starting at step ``start`` sends its spike of model time
+    ``t`` at ``start + t + k * (delay - 1)``; on Lava's CPU simulator ``delay = 1`` (Dense), so the
+    step is ``start + t`` in every layer. ``start`` may be an ``(n,)`` array (see
+    :func:`sample_starts`). No spike (``t >= T``) maps to -1.
+    """
+    start = np.asarray(start, dtype=np.int64).reshape(-1, 1) if np.ndim(start) else np.int64(start)
+    return [np.where(np.asarray(t) < T, start + np.asarray(t) + k * (delay - 1), -1).astype(np.int64)
+            for k, t in enumerate(times)]
+
+
+def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = False) -> list[np.ndarray]:
+    """Spike times of every layer for a batch of input spike-time vectors.
+
+    Parameters
+    ----------
+    ir : NetworkIR
+        Float or quantized network (validated here).
+    t_in : np.ndarray
+        ``(n, n_in)`` integer input spike times, e.g. from :func:`ttfs_deploy.coding.encode_ttfs`.
+    early_stop : bool, optional
+        Report spikes after each sample's decision step as ``T`` (see :func:`early_stop_view`),
+        the view a backend that stops at the first output spike gives.
+
+    Returns
+    -------
+    list of np.ndarray
+        ``(n, size)`` int64 spike times per layer, input first (inputs ``>= T`` reported as ``T``),
+        in the model's time convention; feed it to :func:`ttfs_deploy.metrics.classify`.
+    """
+    layers = ir.chain()
+    if ir.delay != 1:
+        raise IRError(f"the golden simulator models a one-step delay per layer, got delay={ir.delay}")
+    T = ir.T
+    times = [_check_times(t_in, layers[0].size, T)]
+    for k, layer in enumerate(layers[1:]):
+        if ir.is_quantized:
+            t = layer_times(times[-1], layer.weight, layer.threshold, T, ir.quant["weight_exponents"][k],
+                            ir.quant["membrane_bits"])
+        else:
+            t = layer_times(times[-1], layer.weight, layer.threshold, T)
+        times.append(t)
+    return early_stop_view(times, T) if early_stop else times
+
+
+def run(ir: NetworkIR, images: np.ndarray, labels: np.ndarray, early_stop: bool = False) -> RunResult:
+    """Encode ``images`` (``(n, pixels)`` uint8) with the IR's coding, simulate, classify (target "golden")."""
+    images = np.asarray(images)
+    t_in = encode_ttfs(images.reshape(len(images), -1), ir.T, ir.zero_policy)
+    return classify(simulate(ir, t_in, early_stop=early_stop), labels, ir.T, target="golden")
