@@ -1,4 +1,3 @@
-# SPDX-License-Identifier: MIT
 """Network intermediate representation: a typed graph of named layers (NumPy + networkx only).
 
 A :class:`NetworkIR` is plain, immutable data with no back-references: an :class:`InputLayer`, a chain
@@ -187,8 +186,8 @@ class NetworkIR:
                 raise IRError(f"{key} must be an integer, got {value!r}")
         if self.T < 2:
             raise IRError(f"T must be at least 2 steps, got {self.T}")
-        if self.delay != 1:
-            raise IRError(f"delay must be 1 (one step per layer, as Lava's Dense), got {self.delay}")
+        if self.delay < 1:
+            raise IRError(f"delay must be at least 1 step per layer, got {self.delay}")
         if self.zero_policy not in ZERO_POLICIES:
             raise IRError(f"zero_policy must be one of {ZERO_POLICIES}, got {self.zero_policy!r}")
         try:
@@ -442,7 +441,8 @@ def _from_metadata(metadata: dict, arrays: dict[str, np.ndarray]) -> NetworkIR:
         _expect(_is_int(metadata[key]), f"metadata {key!r} must be an integer")
     _expect(isinstance(metadata["image_shape"], list) and all(_is_int(v) for v in metadata["image_shape"]),
             "metadata 'image_shape' must be a list of integers")
-    _expect(metadata["quant"] is None or isinstance(metadata["quant"], dict), "metadata 'quant' must be an object or null")
+    _expect(metadata["quant"] is None or isinstance(metadata["quant"], dict),
+            "metadata 'quant' must be an object or null")
     _expect(isinstance(metadata["meta"], dict), "metadata 'meta' must be an object")
     ir = NetworkIR(tuple(layers), tuple(tuple(e) for e in edges), metadata["T"], metadata["zero_policy"],
                    tuple(metadata["image_shape"]), metadata["delay"], metadata["quant"], metadata["meta"])
@@ -462,13 +462,16 @@ def load_ir(path: str | os.PathLike) -> NetworkIR:
     except OSError as exc:
         raise IRError(f"{path}: cannot read IR file ({exc.strerror or _one_line(exc)})") from None
     try:
-        with np.load(io.BytesIO(data), allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise IRError("not an npz archive")
+        archive = np.load(io.BytesIO(data), allow_pickle=False)
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise IRError("not an npz archive")
+        with archive:
             names = set(archive.files)
             if "metadata" not in names:
                 raise IRError("no 'metadata' entry")
             arrays = {name: archive[name] for name in names}
+        for name, value in arrays.items():
+            _expect(isinstance(value, np.ndarray), f"entry {name!r} is not an array")
         raw = arrays.pop("metadata")
         _expect(raw.dtype == np.uint8 and raw.ndim == 1, "metadata entry is not a uint8 byte array")
         _expect(raw.size <= _MAX_METADATA_BYTES, "metadata entry is too large")

@@ -1,4 +1,3 @@
-# SPDX-License-Identifier: MIT
 """Golden simulator: bit-exact, vectorised fire-once TTFS inference (NumPy only).
 
 This is the reference every other backend must equal spike for spike.
@@ -49,7 +48,7 @@ from ..metrics import RunResult, classify
 
 __all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
 
-_CHUNK_ELEMENTS = 1 << 22  # gathered weights per chunk (samples x inputs x neurons)
+_CHUNK_ELEMENTS = 1 << 19  # gathered weights per chunk (samples x inputs x neurons)
 
 
 def _shift(x: np.ndarray, exponent: int) -> np.ndarray:
@@ -67,6 +66,18 @@ def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
     if t.size and t.min() < 0:
         raise ValueError(f"t_in must hold spike times >= 0, got {t.min()}")
     return np.minimum(t, T)
+
+
+def _chunk_end(sorted_counts: np.ndarray, start: int, budget: int) -> int:
+    """Largest ``stop > start`` with ``(stop - start) * sorted_counts[stop - 1] <= budget`` (at least one row)."""
+    low, high = start + 1, len(sorted_counts)
+    while low < high:
+        mid = (low + high + 1) // 2
+        if (mid - start) * int(sorted_counts[mid - 1]) <= budget:
+            low = mid
+        else:
+            high = mid - 1
+    return low
 
 
 def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
@@ -105,10 +116,13 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
         dtype = np.int32 if magnitude < 2**31 else np.int64
         if membrane_bits is None:
             high, low, may_saturate = None, None, False
+            reach = magnitude << exponent if exponent >= 0 else magnitude >> -exponent
         else:
             high, low = (1 << (membrane_bits - 1)) - 1, -(1 << (membrane_bits - 1))
             reach = magnitude << exponent if exponent >= 0 else (magnitude >> -exponent) + min(T, n_in)
             may_saturate = reach > high
+        # per-step sums and their running totals (before saturation) stay below `reach`
+        work = np.int32 if max(magnitude, reach) < 2**31 else np.int64
     else:
         dtype, may_saturate = np.float64, False
     padded = np.zeros((n_in + 1, n_out), dtype=dtype)  # last row: the zero weight of "no input"
@@ -119,13 +133,12 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
     counts = (sorted_t < horizon).sum(axis=1)
     rows_by_count = np.argsort(counts, kind="stable")  # chunks of similar length waste little padding
     start = int(np.searchsorted(counts[rows_by_count], 1))  # rows without inputs never spike
+    sorted_counts = counts[rows_by_count]
     while start < n:
-        k_max = int(counts[rows_by_count[min(n - 1, start + 63)]])
-        k_max = int(counts[rows_by_count[-1]]) if start + 63 >= n else k_max
-        size = max(1, _CHUNK_ELEMENTS // max(1, k_max * n_out))
-        rows = rows_by_count[start:start + size]
-        start += size
-        k = int(counts[rows].max())
+        stop = _chunk_end(sorted_counts, start, max(1, _CHUNK_ELEMENTS // n_out))
+        rows = rows_by_count[start:stop]
+        k = int(sorted_counts[stop - 1])
+        start = stop
         st, od = sorted_t[rows, :k], order[rows, :k]
         active = st < horizon
         prefix = np.cumsum(padded[np.where(active, od, n_in)], axis=1, dtype=dtype)  # (c, k, n_out)
@@ -135,25 +148,26 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
         positions = np.sort(np.where(group_end, np.arange(k), k), axis=1)[:, :n_groups]
         valid = positions < k
         positions = np.minimum(positions, k - 1)
-        potential = np.take_along_axis(prefix, positions[:, :, None], axis=1)  # V at each group end
+        potential = prefix[np.arange(len(rows))[:, None], positions]  # (c, groups, n_out): V at group ends
         end_t = np.take_along_axis(st, positions, axis=1)
         if quantized and (exponent != 0 or may_saturate):
-            step_input = _shift(np.diff(potential.astype(np.int64), axis=1, prepend=0), exponent)
-            potential = np.cumsum(step_input, axis=1)
+            step_input = _shift(np.diff(potential.astype(work), axis=1, prepend=0), exponent)
+            potential = np.cumsum(step_input, axis=1, dtype=work)
             if may_saturate:
                 outside = ((potential > high) | (potential < low)) & valid[:, :, None]
                 pair_rows, pair_cols = np.nonzero(outside.any(axis=1))
                 if pair_rows.size:
                     steps = step_input[pair_rows, :, pair_cols]  # (pairs, groups)
                     v = np.zeros(len(pair_rows), dtype=np.int64)
-                    clipped = np.empty_like(steps)
+                    clipped = np.empty(steps.shape, dtype=np.int64)
                     for g in range(steps.shape[1]):
                         v = np.clip(v + steps[:, g], low, high)
                         clipped[:, g] = v
+                    potential = potential.astype(np.int64)
                     potential[pair_rows, :, pair_cols] = clipped
         crossed = (potential > threshold) & valid[:, :, None]
-        has_crossed = crossed.any(axis=1)
-        first = crossed.argmax(axis=1)
+        first = crossed.argmax(axis=1)  # (c, n_out); 0 also when nothing crossed
+        has_crossed = np.take_along_axis(crossed, first[:, None, :], axis=1)[:, 0, :]
         t_cross = np.take_along_axis(end_t, first, axis=1)
         out[rows] = np.where(has_crossed, t_cross + 1, T)
     return out

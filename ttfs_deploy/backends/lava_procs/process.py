@@ -1,0 +1,152 @@
+"""Lava Processes for streaming TTFS inference (interfaces only; behaviour lives in ``models.py``).
+
+Lava imports every module in this directory to discover ProcessModels, so this package holds
+Process and ProcessModel definitions and nothing else: no side effects at import time.
+
+Graph built by :mod:`ttfs_deploy.backends.lava_sim` (``ctrl`` fans out to every ``reset_in`` /
+``ctrl_in``)::
+
+    SpikeTimeSource ─s_out─▶ Dense ─▶ FireOnceNeuron ─▶ Dense ─▶ ... ─▶ FireOnceNeuron ─s_out─▶ TrialController
+           ▲                              │                                   │                        │
+           └──────────── ctrl ────────────┼───────────────────────────────────┼──────── ctrl_out ──────┘
+                                          ▼                                   ▼
+                                 FirstSpikeRecorder                   FirstSpikeRecorder ──▶ host (one
+                                                                                              message per sample)
+"""
+from __future__ import annotations
+
+import typing as ty
+
+import numpy as np
+from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.process import AbstractProcess
+from lava.magma.core.process.variable import Var
+
+__all__ = ["FireOnceNeuron", "SpikeTimeSource", "TrialController", "FirstSpikeRecorder"]
+
+
+class FireOnceNeuron(AbstractProcess):
+    """Non-leaky integrate-and-fire neurons that fire at most once per sample.
+
+    Each step: ``v <- v + a_in`` (fixed point: saturating at ``membrane_bits`` signed bits), spike
+    when ``v > vth`` and the neuron has not fired yet. A non-zero ``reset_in`` at a step clears ``v``
+    and ``fired``, discards that step's ``a_in`` and emits no spike (the first step of a new sample).
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Neuron array shape, e.g. ``(400,)``.
+    vth : int or float
+        Firing threshold (strictly greater fires), shared by all neurons.
+    membrane_bits : int
+        Width of the signed, saturating membrane register (fixed point only).
+    """
+
+    def __init__(self, *, shape: tuple[int, ...], vth: float, membrane_bits: int = 24,
+                 name: ty.Optional[str] = None) -> None:
+        super().__init__(shape=shape, vth=vth, membrane_bits=membrane_bits, name=name)
+        self.a_in = InPort(shape=shape)
+        self.reset_in = InPort(shape=(1,))
+        self.s_out = OutPort(shape=shape)
+        self.v = Var(shape=shape, init=0)
+        self.fired = Var(shape=shape, init=0)
+        self.vth = Var(shape=(1,), init=vth)
+        self.membrane_bits = Var(shape=(1,), init=membrane_bits)
+
+
+class SpikeTimeSource(AbstractProcess):
+    """Plays one TTFS spike-time vector per sample, samples back to back.
+
+    Sample ``k``'s input ``i`` spikes at the step ``start_k + times[k, i]`` (times ``>= T`` never
+    spike). A non-zero ``ctrl_in`` at a step starts the next sample at that very step.
+
+    Parameters
+    ----------
+    times : np.ndarray
+        ``(n_samples, n_inputs)`` integer spike times.
+    T : int
+        Window length in steps.
+    """
+
+    def __init__(self, *, times: np.ndarray, T: int, name: ty.Optional[str] = None) -> None:
+        times = np.asarray(times)
+        super().__init__(times=times, T=T, name=name)
+        self.s_out = OutPort(shape=(times.shape[1],))
+        self.ctrl_in = InPort(shape=(1,))
+        self.times = Var(shape=times.shape, init=times)
+        self.T = Var(shape=(1,), init=T)
+        self.sample = Var(shape=(1,), init=0)
+        self.step = Var(shape=(1,), init=0)
+
+
+class TrialController(AbstractProcess):
+    """Decides when each sample ends and broadcasts the start of the next one.
+
+    It watches the output layer. A sample ends at relative step ``T - 1`` or, with ``early_stop``,
+    at the first step where an output neuron spikes. The step after an end, ``ctrl_out`` carries 1
+    (``ctrl_out`` is buffered by one step, like Dense's output, so the graph has no zero-delay
+    cycle). After ``n_samples`` ends it stays silent.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the output layer.
+    T : int
+        Window length in steps.
+    n_samples : int
+        Number of samples streamed.
+    early_stop : bool
+        End a sample at its first output spike.
+    """
+
+    def __init__(self, *, shape: tuple[int, ...], T: int, n_samples: int, early_stop: bool,
+                 name: ty.Optional[str] = None) -> None:
+        super().__init__(shape=shape, T=T, n_samples=n_samples, early_stop=early_stop, name=name)
+        self.s_in = InPort(shape=shape)
+        self.ctrl_out = OutPort(shape=(1,))
+        self.T = Var(shape=(1,), init=T)
+        self.n_samples = Var(shape=(1,), init=n_samples)
+        self.early_stop = Var(shape=(1,), init=int(early_stop))
+        self.step = Var(shape=(1,), init=0)
+        self.pending = Var(shape=(1,), init=0)
+        self.done = Var(shape=(1,), init=0)
+
+
+class FirstSpikeRecorder(AbstractProcess):
+    """Records the first spike step of each neuron per sample and sends it to the host.
+
+    When ``ctrl_in`` announces a new sample, the finished sample's vector (relative step of each
+    neuron's first spike, ``T`` for none) goes out through ``out``, a Lava external pipe read by the
+    host with :meth:`receive_port`; at most ``n_samples`` messages are sent.
+
+    Parameters
+    ----------
+    shape : tuple of int
+        Shape of the recorded layer.
+    T : int
+        Value recorded for "no spike".
+    n_samples : int
+        Number of samples streamed (messages sent).
+    buffer_size : int
+        Messages the host pipe holds before the recorder blocks.
+    """
+
+    def __init__(self, *, shape: tuple[int, ...], T: int, n_samples: int, buffer_size: int = 64,
+                 name: ty.Optional[str] = None) -> None:
+        super().__init__(shape=shape, T=T, n_samples=n_samples, name=name)
+        self.s_in = InPort(shape=shape)
+        self.ctrl_in = InPort(shape=(1,))
+        self.out = OutPort(shape=shape)
+        self.out.flag_external_pipe(buffer_size=buffer_size)
+        self.times = Var(shape=shape, init=T)
+        self.T = Var(shape=(1,), init=T)
+        self.n_samples = Var(shape=(1,), init=n_samples)
+        self.step = Var(shape=(1,), init=0)
+        self.sent = Var(shape=(1,), init=0)
+
+    def receive_port(self):
+        """The host end of ``out`` (a CSP receive port; available once the runtime exists)."""
+        port = getattr(self.out, "external_pipe_csp_recv_port", None)
+        if port is None:
+            raise RuntimeError("the Lava runtime has not been created yet")
+        return port

@@ -1,0 +1,315 @@
+"""``loihi-sim`` target: the network as a Lava process graph on Lava's Loihi CPU simulator.
+
+Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)::
+
+    SpikeTimeSource → Dense → FireOnceNeuron → Dense → ... → FireOnceNeuron → TrialController
+                                   ↓                              ↓                 │ ctrl (1 step later)
+                           FirstSpikeRecorder             FirstSpikeRecorder        ↓ to source, neurons,
+                                   ↓ one message per sample (external pipe)           recorders
+
+* Dense is Lava's own ``lava.proc.dense.process.Dense``. Quantized IRs run with
+  ``Loihi2SimCfg(select_tag="fixed_pt")`` (bit-accurate Dense + integer saturating neurons), float IRs
+  with ``"floating_pt"``. An 8-bit signed mantissa ``q`` with exponent ``e`` is given to Dense the way
+  Loihi stores mixed-sign weights: ``weights = 2 q``, ``weight_exp = e - 1``,
+  ``sign_mode = MIXED``, ``num_weight_bits = 8`` (Lava drops the lowest bit of mixed-sign weights, and
+  ``(sum 2q) >> 1`` is exactly ``sum q``), so each step's synaptic input is ``shift(sum q, e)`` as
+  in the golden simulator.
+* Time: a sample whose window starts at Lava step ``S`` sends its ``t = 0`` inputs at ``S``, and every
+  layer's spike of model time ``t`` leaves at step ``S + t`` (Dense's one-step delay is the model's
+  ``+1`` per layer, see :mod:`.golden`). Recorders count steps from ``S``, so results come back in the
+  model's time convention, directly comparable with :func:`ttfs_deploy.backends.golden.simulate`.
+* Reset and early stop inside the graph: the controller ends a sample at relative step ``T - 1``
+  or, with ``early_stop``, at its first output spike (decision step ``d``). On the next step
+  (``S + d + 1``) its pulse makes the source start the next sample and every neuron clear ``v`` and
+  ``fired`` and drop that step's input. That input is the previous sample's spikes of time ``d`` (or
+  ``T - 1``), which the model would only let act at a step whose crossing cannot produce a spike
+  before the decision, so nothing leaks from one sample into the next. A sample therefore costs
+  ``d + 1`` steps with early stop and ``T`` without. Spikes that would have come after the decision
+  step are not issued and are reported as ``T`` (golden's ``early_stop=True`` view); inputs later
+  than the decision step are reported as ``T`` too.
+* Read-out: each recorder sends one vector (first spike step per neuron) per sample to the host
+  through a Lava external pipe; the host drains it while the graph runs (``RunContinuous``) and
+  stops the runtime once every sample has arrived. No Var is read per step.
+* Robustness: an exception inside a ProcessModel can leave Lava blocked forever. The host polls the
+  Lava worker processes while it waits and has a deadline (``timeout_s``); on either failure it
+  raises :class:`LavaRunError`, and ``stop()`` always runs in ``finally`` (in a helper thread with its
+  own deadline; Lava worker processes that outlive it are terminated).
+
+Lava is imported lazily: this module imports without it and raises :class:`BackendUnavailable` on
+use. Importing Lava switches ``multiprocessing`` to the ``fork`` start method for the process.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..coding import encode_ttfs
+from ..ir import IRError, NetworkIR
+from ..metrics import RunResult, classify
+from .golden import _check_times, early_stop_view
+
+__all__ = ["BackendUnavailable", "LavaRunError", "available", "simulate", "run", "default_timeout"]
+
+_INSTALL_ADVICE = ("install lava: `pip install lava-nc==0.10.0` (on Python 3.11 also run "
+                   "scripts/bootstrap.sh, which patches it)")
+_PIPE_BUFFER = 256  # messages per recorder pipe before the graph waits for the host
+_STOP_TIMEOUT_S = 20.0
+
+
+class BackendUnavailable(RuntimeError):
+    """Lava (or a feature of it) is not available here; the message says what to install."""
+
+
+class LavaRunError(RuntimeError):
+    """A Lava run failed, hung past its deadline, or returned incomplete results."""
+
+
+def _lava() -> dict[str, Any]:
+    """Import what this backend needs from Lava, or raise :class:`BackendUnavailable`."""
+    try:
+        from lava.magma.core.run_conditions import RunContinuous
+        from lava.magma.core.run_configs import Loihi2SimCfg
+        from lava.proc.dense.process import Dense
+        from lava.utils.weightutils import SignMode
+
+        from .lava_procs.process import FireOnceNeuron, FirstSpikeRecorder, SpikeTimeSource, TrialController
+    except ImportError as exc:
+        raise BackendUnavailable(f"the loihi-sim target needs Lava ({exc}); {_INSTALL_ADVICE}") from None
+    except RuntimeError as exc:  # lava sets the fork start method at import and fails if another was set
+        raise BackendUnavailable(f"Lava could not be imported ({' '.join(str(exc).split())}); it needs the "
+                                 "'fork' multiprocessing start method, set before anything else chose one") from None
+    return {"RunContinuous": RunContinuous, "Loihi2SimCfg": Loihi2SimCfg, "Dense": Dense, "SignMode": SignMode,
+            "FireOnceNeuron": FireOnceNeuron, "FirstSpikeRecorder": FirstSpikeRecorder,
+            "SpikeTimeSource": SpikeTimeSource, "TrialController": TrialController}
+
+
+def available() -> bool:
+    """True when Lava imports here."""
+    try:
+        _lava()
+    except BackendUnavailable:
+        return False
+    return True
+
+
+def default_timeout(n_samples: int, T: int) -> float:
+    """A generous wall-clock limit: 60 s of start-up plus 20 ms per simulated step (~1 ms measured)."""
+    return 60.0 + 0.02 * n_samples * T
+
+
+@dataclass
+class _Graph:
+    source: Any
+    neurons: list
+    recorders: list
+    controller: Any
+    run_cfg: Any
+
+
+def _dense_args(ir: NetworkIR, k: int, weight: np.ndarray, lava: dict) -> dict:
+    if not ir.is_quantized:
+        return {"weights": weight.astype(np.float64)}
+    bits = ir.quant["weight_bits"]
+    if bits > 8:
+        raise IRError(f"Lava's Dense holds at most 8-bit weights; this network uses {bits}")
+    exponent = ir.quant["weight_exponents"][k]
+    reach = int(np.abs(weight.astype(np.int64)).sum(axis=1).max()) << max(exponent, 0)
+    if 2 * reach >= 2**31:
+        raise IRError(f"layer {k + 1}: synaptic input up to {reach} overflows Lava's 32-bit accumulator")
+    return {"weights": 2 * weight.astype(np.int32), "weight_exp": exponent - 1, "num_weight_bits": 8,
+            "sign_mode": lava["SignMode"].MIXED}
+
+
+def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Graph:
+    layers = ir.chain()
+    T, n = ir.T, len(t_in)
+    membrane_bits = ir.quant["membrane_bits"] if ir.is_quantized else 32
+    source = lava["SpikeTimeSource"](times=t_in.astype(np.int32), T=T, name="source")
+    fire_once = layers[1:]
+    neurons, recorders, upstream = [], [], source.s_out
+    for k, layer in enumerate(fire_once):
+        dense = lava["Dense"](name=f"dense_{layer.name}", **_dense_args(ir, k, layer.weight, lava))
+        threshold = int(layer.threshold) if ir.is_quantized else float(layer.threshold)
+        neuron = lava["FireOnceNeuron"](shape=(layer.size,), vth=threshold, membrane_bits=membrane_bits,
+                                        name=layer.name)
+        recorder = lava["FirstSpikeRecorder"](shape=(layer.size,), T=T, n_samples=n,
+                                              buffer_size=min(n, _PIPE_BUFFER), name=f"rec_{layer.name}")
+        upstream.connect(dense.s_in)
+        dense.a_out.connect(neuron.a_in)
+        neuron.s_out.connect(recorder.s_in)
+        neurons.append(neuron)
+        recorders.append(recorder)
+        upstream = neuron.s_out
+    controller = lava["TrialController"](shape=(fire_once[-1].size,), T=T, n_samples=n, early_stop=early_stop,
+                                         name="controller")
+    upstream.connect(controller.s_in)
+    controller.ctrl_out.connect([source.ctrl_in] + [x.reset_in for x in neurons] + [r.ctrl_in for r in recorders])
+    tag = "fixed_pt" if ir.is_quantized else "floating_pt"
+    return _Graph(source, neurons, recorders, controller, lava["Loihi2SimCfg"](select_tag=tag))
+
+
+def _actors(process: Any) -> list:
+    runtime = getattr(process, "runtime", None)
+    infrastructure = getattr(runtime, "_messaging_infrastructure", None)
+    return list(getattr(infrastructure, "actors", []) or [])
+
+
+def _dead_actor_report(actors: list) -> str | None:
+    dead = [a for a in actors if not a.is_alive()]
+    if not dead:
+        return None
+    for actor in dead:
+        try:
+            error = actor.exception
+        except Exception:  # noqa: BLE001 - best effort diagnostics only
+            error = None
+        if error:
+            last = [line for line in str(error[1]).strip().splitlines() if line.strip()]
+            return f"a Lava process failed: {last[-1] if last else error[0]!r}"
+    return f"{len(dead)} Lava process(es) exited unexpectedly (exit code {dead[0].exitcode})"
+
+
+def _terminate(actors: list) -> None:
+    for actor in actors:
+        if actor.is_alive():
+            actor.terminate()
+    for actor in actors:
+        multiprocessing.Process.join(actor, 2.0)  # SystemProcess.join() takes no timeout
+        if actor.is_alive():
+            actor.kill()
+
+
+def _stop(process: Any, actors: list, graceful: bool) -> None:
+    """Call ``stop()`` with a deadline; terminate Lava's worker processes if it cannot finish.
+
+    After a failure (``graceful=False``) the workers are terminated first, because ``stop()`` waits
+    for answers that a crashed or blocked worker never sends.
+    """
+    if not graceful:
+        _terminate(actors)
+    finished = threading.Event()
+
+    def target() -> None:
+        try:
+            process.stop()
+        except Exception:  # noqa: BLE001 - a failing stop still ends with the clean-up below
+            pass
+        finally:
+            finished.set()
+
+    threading.Thread(target=target, name="lava-stop", daemon=True).start()
+    if finished.wait(_STOP_TIMEOUT_S if graceful else 2.0):
+        return
+    _terminate(actors)
+    infrastructure = getattr(getattr(process, "runtime", None), "_messaging_infrastructure", None)
+    manager = getattr(infrastructure, "smm", None)
+    if manager is not None:
+        try:
+            manager.shutdown()
+        except Exception:  # noqa: BLE001 - already gone
+            pass
+
+
+def _collect(graph: _Graph, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
+    ports = [r.receive_port() for r in graph.recorders]
+    results = [np.empty((n, r.s_in.shape[0]), dtype=np.int64) for r in graph.recorders]
+    received = [0] * len(ports)
+    next_check, pause = 0.0, 0.0005
+    while min(received) < n:
+        progressed = False
+        for k, port in enumerate(ports):
+            while received[k] < n and port.probe():
+                results[k][received[k]] = port.recv()
+                received[k] += 1
+                progressed = True
+        if progressed:
+            pause = 0.0005
+            continue
+        now = time.monotonic()
+        if now >= next_check:
+            problem = _dead_actor_report(actors_of())
+            if problem:
+                raise LavaRunError(f"loihi-sim run failed after {min(received)} of {n} samples: {problem}")
+            next_check = now + 0.05
+        if now > deadline:
+            raise LavaRunError(f"loihi-sim run did not finish in time ({min(received)} of {n} samples done); "
+                               "a Lava ProcessModel may have hung")
+        time.sleep(pause)
+        pause = min(2 * pause, 0.01)  # back off while samples take long; the Lava workers need the cores
+    return results
+
+
+def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s: float | None = None,
+             hardware: bool = False) -> list[np.ndarray]:
+    """Stream every sample through one compiled Lava graph; return per-layer spike times.
+
+    Parameters
+    ----------
+    ir : NetworkIR
+        Quantized (runs ``fixed_pt``) or float (``floating_pt``) network.
+    t_in : np.ndarray
+        ``(n, n_in)`` integer input spike times.
+    early_stop : bool, optional
+        End each sample at its first output spike (spikes after the decision step are reported as
+        ``T``: equal to ``golden.simulate(ir, t_in, early_stop=True)``).
+    timeout_s : float, optional
+        Wall-clock limit for the whole run (default :func:`default_timeout`).
+    hardware : bool, optional
+        Run on a Loihi board: not supported by this graph (its custom processes are CPU-only).
+
+    Returns
+    -------
+    list of np.ndarray
+        ``(n, size)`` int64 spike times per layer, input first, in the model's time convention.
+
+    Raises
+    ------
+    BackendUnavailable
+        Lava is not installed (or ``hardware=True``).
+    LavaRunError
+        The run failed or exceeded ``timeout_s``.
+    """
+    layers = ir.chain()
+    if ir.delay != 1:
+        raise IRError(f"Lava's Dense adds one step per layer; this network expects delay={ir.delay}")
+    T = ir.T
+    t = _check_times(t_in, layers[0].size, T)
+    n = len(t)
+    if hardware:
+        raise BackendUnavailable("the fire-once neuron and streaming processes have CPU ProcessModels only; "
+                                 "running on a Loihi board needs NcProcessModels (lava-loihi), not provided")
+    if n == 0:
+        return [t] + [np.empty((0, layer.size), dtype=np.int64) for layer in layers[1:]]
+    lava = _lava()
+    graph = _build(ir, t, early_stop, lava)
+    limit = default_timeout(n, T) if timeout_s is None else float(timeout_s)
+    deadline = time.monotonic() + limit
+    source = graph.source
+    graceful = True
+    try:
+        source.run(condition=lava["RunContinuous"](), run_cfg=graph.run_cfg)
+        recorded = _collect(graph, n, deadline, lambda: _actors(source))
+    except LavaRunError:
+        graceful = False
+        raise
+    finally:
+        if getattr(source, "runtime", None) is not None:
+            _stop(source, _actors(source), graceful)
+    times = [t] + recorded
+    if early_stop:
+        times = early_stop_view(times, T)  # inputs later than the decision step were never sent
+    return times
+
+
+def run(ir: NetworkIR, images: np.ndarray, labels: np.ndarray, early_stop: bool = True,
+        timeout_s: float | None = None) -> RunResult:
+    """Encode ``images`` (``(n, pixels)`` uint8) with the IR's coding, run on Lava, classify ("loihi-sim")."""
+    images = np.asarray(images)
+    t_in = encode_ttfs(images.reshape(len(images), -1), ir.T, ir.zero_policy)
+    times = simulate(ir, t_in, early_stop=early_stop, timeout_s=timeout_s)
+    return classify(times, labels, ir.T, target="loihi-sim")
