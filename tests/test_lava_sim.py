@@ -270,3 +270,22 @@ def test_hang_inside_a_process_model_hits_the_timeout(lava, monkeypatch):
         lava_sim.simulate(net, t_in, timeout_s=3)
     assert time.monotonic() - start < 30
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("model", ["mnist-s4nn.pt", "mnist-aggressive.pt"])
+def test_shipped_models_equal_golden_on_200_digits(model):
+    """The correctness bar on real models: every neuron's spike time, every sample, early stop on."""
+    import pathlib
+
+    from ttfs_deploy.coding import encode_ttfs
+    from ttfs_deploy.compiler import compile_network, load_network
+    from ttfs_deploy.data import load
+
+    path = pathlib.Path(__file__).resolve().parents[1] / "models" / model
+    ir = compile_network(load_network(path), "loihi-sim", "loihi2").ir
+    t_in = encode_ttfs(load("mnist-5k:val").images[:200], ir.T, ir.zero_policy)
+    expected = golden.simulate(ir, t_in, early_stop=True)
+    got = lava_sim.simulate(ir, t_in, early_stop=True, timeout_s=600)
+    for a, b in zip(expected, got):
+        np.testing.assert_array_equal(a, b)

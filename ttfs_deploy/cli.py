@@ -135,6 +135,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json.dumps(result))
     else:
         _print_run(result, args.model, dataset.name, args.target)
+        if outcome.early_stop:
+            print("  (early stop: each sample ended at its decision step, so later spikes were never issued)")
         if outcome.note:
             print(f"  note: {outcome.note}")
         if trace is not None:
@@ -376,6 +378,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
+    from .backends.lava_sim import BackendUnavailable, LavaRunError
     from .backends.loihi_hw import HardwareUnavailable
     from .checkpoint import CheckpointError
     from .data import DataError
@@ -388,9 +391,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, DataError, CheckpointError, IRError, ProfileError, QuantizationError, MappingError,
-            HardwareUnavailable) as err:
+            HardwareUnavailable, BackendUnavailable) as err:
         sys.stderr.write(f"ttfs-deploy: error: {err}\n")
         return 2
+    except LavaRunError as err:  # the simulator failed or hung: not the user's input, but no traceback either
+        sys.stderr.write(f"ttfs-deploy: Lava run failed: {err}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("ttfs-deploy: interrupted\n")
         return 130

@@ -71,6 +71,12 @@ class LavaRunError(RuntimeError):
 
 def _lava() -> dict[str, Any]:
     """Import what this backend needs from Lava, or raise :class:`BackendUnavailable`."""
+    import multiprocessing
+
+    # Lava calls set_start_method('fork') unconditionally at import, which raises once anything has fixed
+    # the context (tqdm's lock does). When that context already is 'fork', clearing it changes nothing.
+    if multiprocessing.get_start_method(allow_none=True) == "fork":
+        multiprocessing.set_start_method(None, force=True)
     try:
         from lava.magma.core.run_conditions import RunContinuous
         from lava.magma.core.run_configs import Loihi2SimCfg
