@@ -260,34 +260,71 @@ SHIPPED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    import time
+
+    import numpy as np
+
     from . import data as data_mod
-    from .checkpoint import load_checkpoint
-    from .train import evaluate
+    from .backends.golden import early_stop_view
+    from .compiler import compile_network, load_network
+    from .ir import save_ir
+    from .runner import run_target
 
     models = sorted(SHIPPED_MODELS.glob("mnist-*.pt"))
     if not models:
         raise UsageError(f"no shipped models found in {SHIPPED_MODELS}")
-    dataset = _limit(data_mod.load(args.data), args.limit)
+    out_dir = pathlib.Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    val = _limit(data_mod.load("mnist-5k:val"), args.limit)
+    lava_set = _limit(val, min(args.lava_limit, len(val.labels)))
+    calibration = _limit(data_mod.load("mnist-5k:train"), 1000)
     rows = []
+
+    def log(message: str) -> None:
+        if not args.json:
+            print(message, flush=True)
+
     for path in models:
-        ckpt = load_checkpoint(path)
-        result = evaluate(ckpt.model, dataset, ckpt.zero_policy).to_json()
-        rows.append({"model": path.name, **{k: result[k] for k in (
-            "accuracy", "accuracy_strict", "n", "mean_decision_step", "mean_spikes_until_decision",
-            "mean_spikes_total")}})
+        log(f"== {path.name}")
+        row = {"model": path.name}
+        row["float"] = run_target(str(path), "float", val).result.to_json()
+        log(f"  float (PyTorch) on {val.name}: accuracy {row['float']['accuracy']:.2%}")
+        compiled = compile_network(load_network(path), "loihi-sim", args.profile, calibration, val)
+        artifact = out_dir / path.with_suffix(".ttfs").name
+        save_ir(compiled.ir, artifact)
+        row["compiled"] = {"artifact": str(artifact), "profile": args.profile, "cores": compiled.placement.cores,
+                           "weight_exponents": compiled.quant.weight_exponents}
+        log(f"  compiled for loihi-sim under {args.profile}: {compiled.placement.cores} cores, 8-bit weights -> "
+            f"{artifact}")
+        golden_run = run_target(str(artifact), "golden", val)
+        row["golden"] = golden_run.result.to_json()
+        log(f"  golden (integer) on {val.name}: accuracy {row['golden']['accuracy']:.2%}")
+        start = time.perf_counter()
+        lava_run = run_target(str(artifact), "loihi-sim", lava_set, progress=not args.json)
+        seconds = time.perf_counter() - start
+        row["loihi_sim"] = lava_run.result.to_json() | {"seconds": seconds}
+        golden_view = run_target(str(artifact), "golden", lava_set)
+        expected = early_stop_view(golden_view.times, compiled.ir.T)
+        row["loihi_sim_equals_golden"] = all(np.array_equal(a, b) for a, b in zip(expected, lava_run.times))
+        log(f"  loihi-sim (Lava CPU simulator, early stop) on the first {len(lava_set.labels)}: accuracy "
+            f"{row['loihi_sim']['accuracy']:.2%}, {len(lava_set.labels) / seconds:.1f} samples/s, every spike equal "
+            f"to golden: {'yes' if row['loihi_sim_equals_golden'] else 'NO'}")
+        rows.append(row)
     if args.json:
         print(json.dumps(rows))
-        return 0
-    print(f"ttfs-deploy demo: shipped TTFS models (784-400-10, T = 256) on {dataset.name}, "
-          f"{len(dataset.labels)} held-out real MNIST digits, target float (PyTorch)\n")
-    print(f"{'model':<24}{'accuracy':>10}{'ties wrong':>12}{'decision step':>15}{'spikes to decide':>18}"
+        return 0 if all(r["loihi_sim_equals_golden"] for r in rows) else 1
+    print(f"\nshipped TTFS models (784-400-10, T = 256) on {val.name}: {len(val.labels)} held-out real MNIST digits\n")
+    print(f"{'model':<22}{'float':>8}{'integer':>9}{'ties wrong':>12}{'decision step':>15}{'spikes to decide':>18}"
           f"{'spikes total':>14}")
     for r in rows:
-        print(f"{r['model']:<24}{r['accuracy']:>10.2%}{r['accuracy_strict']:>12.2%}{r['mean_decision_step']:>15.1f}"
-              f"{r['mean_spikes_until_decision']:>18.1f}{r['mean_spikes_total']:>14.1f}")
-    print("\ndecision step: first output spike (of 256); spikes to decide: input + hidden + output spikes up to "
-          "it;\n'ties wrong' counts a tie for the first output spike as an error (S4NN's code counts it as right).")
-    return 0
+        g = r["golden"]
+        print(f"{r['model']:<22}{r['float']['accuracy']:>8.1%}{g['accuracy']:>9.1%}{g['accuracy_strict']:>12.1%}"
+              f"{g['mean_decision_step']:>15.1f}{g['mean_spikes_until_decision']:>18.1f}{g['mean_spikes_total']:>14.1f}")
+    print("\nfloat: PyTorch model; integer: compiled 8-bit network on the golden simulator (the columns after it "
+          "are\nfrom that run); decision step: first output spike (of 256); spikes to decide: input + hidden + output "
+          "spikes\nup to it; 'ties wrong' counts a tie for the first output spike as an error.\n"
+          f"compiled artifacts: {out_dir}/")
+    return 0 if all(r["loihi_sim_equals_golden"] for r in rows) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -367,10 +404,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_baseline)
 
-    p = sub.add_parser("demo", help="evaluate the shipped MNIST models (the README's main command)",
-                       description="Load each shipped model, run it on held-out digits and print what it did.")
-    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
-    p.add_argument("--limit", type=int, help="only the first N samples")
+    p = sub.add_parser("demo", help="the README's main command: shipped models through the whole pipeline",
+                       description="For each shipped model: evaluate in PyTorch, compile for loihi-sim, run the "
+                                   "integer network on the golden simulator and on Lava, check they agree, print.")
+    p.add_argument("--profile", default="loihi2", help="hardware profile to compile for")
+    p.add_argument("--limit", type=int, help="only the first N of the 500 validation digits")
+    p.add_argument("--lava-limit", type=int, default=200, help="digits streamed through Lava per model")
+    p.add_argument("--out", default="out/demo", help="folder for the compiled artifacts")
     p.add_argument("--json", action="store_true", help="print one JSON list, a row per model")
     p.set_defaults(func=cmd_demo)
     return parser
