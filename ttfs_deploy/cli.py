@@ -256,6 +256,82 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     return 0
 
 
+def _profiled(args: argparse.Namespace):
+    """Run ``args.model`` on ``args.target`` and profile the trace; returns (report dict, outcome, names)."""
+    from . import data as data_mod
+    from .hardware import load_profile
+    from .mapping import map_network
+    from .profile import build
+    from .runner import run_target
+
+    if args.target not in ("golden", "loihi-sim"):
+        raise UsageError(f"profile needs a spike trace from golden or loihi-sim, not {args.target!r}")
+    hw = load_profile(args.profile)
+    dataset = _limit(data_mod.load(args.data), args.limit)
+    outcome = run_target(args.model, args.target, dataset, profile=args.profile, progress=not args.json)
+    ir = outcome.ir
+    names = [layer.name for layer in ir.chain()]
+    prof = build(outcome.times, names, ir.sizes, ir.T, outcome.early_stop, args.target, hw,
+                 map_network(ir, hw).cores).to_json()
+    report = {"model": str(args.model), "data": dataset.name, "command": " ".join(["ttfs-deploy", *sys.argv[1:]]),
+              "run": outcome.result.to_json() | {"early_stop": outcome.early_stop}, "profile": prof,
+              "note": outcome.note}
+    return report, outcome, names
+
+
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .report import write_report
+
+    report, outcome, names = _profiled(args)
+    written = write_report(args.out, report, outcome.times, names) if args.out else []
+    if args.json:
+        summary = {k: v for k, v in report.items() if k != "run"}
+        summary["run"] = {k: v for k, v in report["run"].items() if k != "samples"}
+        print(json.dumps(summary | {"written": [str(p) for p in written]}))
+        return 0
+    prof, run = report["profile"], report["run"]
+    print(f"{args.model} on {report['data']} (target {args.target}, profile {prof['profile']}, n = {prof['n']}, "
+          f"early stop {prof['early_stop']}):")
+    print(f"  accuracy {run['accuracy']:.2%}, mean decision step {run['mean_decision_step']:.1f}, "
+          f"spikes until decision {run['mean_spikes_until_decision']:.1f}, per inference {run['mean_spikes_total']:.1f}")
+    print(f"  {'layer':<8}{'neurons':>8}{'spikes':>9}{'fired':>8}{'syn ops':>10}{'active upd':>12}{'idle upd':>10}")
+    for layer in prof["layers"]:
+        print(f"  {layer['name']:<8}{layer['size']:>8}{layer['spikes']:>9.1f}{layer['fraction_fired']:>8.1%}"
+              f"{layer['synaptic_ops']:>10.0f}{layer['active_updates']:>12.0f}{layer['idle_updates']:>10.0f}")
+    if prof["energy_total_nj"] is None:
+        print("  energy: unknown (the profile lacks a per-op figure)")
+    else:
+        tag = " (ESTIMATE: " + prof["energy_pj"]["synaptic_spike_op"]["source"] + ")" if prof["energy_is_estimate"] else ""
+        print(f"  energy per inference: {prof['energy_total_nj']:.1f} nJ{tag}")
+        for key, term in prof["energy_pj"].items():
+            print(f"    {key:<24}{term['ops']:>10.0f} ops x {term['per_op_pj']} pJ  [{term['source']}]")
+    ann = prof["ann"]
+    print(f"  dense ANN of the same shape: {ann['macs']:,} MACs = {ann['energy_fp32_nj']:.1f} nJ (fp32) / "
+          f"{ann['energy_int8_nj']:.1f} nJ (int8) [{ann['sources']['fp32']}]")
+    for path in written:
+        print(f"  wrote {path}")
+    return 0
+
+
+def cmd_budget_check(args: argparse.Namespace) -> int:
+    from .budget import check_budget, load_budget
+
+    budget = load_budget(args.budget)
+    report, _, _ = _profiled(args)
+    checks = check_budget(budget, report["run"], report["profile"])
+    if args.json:
+        print(json.dumps({"passed": all(c.passed for c in checks),
+                          "checks": [{"name": c.name, "limit": c.limit, "measured": c.measured, "kind": c.kind,
+                                      "passed": c.passed} for c in checks]}))
+    else:
+        print(f"{'limit':<30}{'budget':>12}{'measured':>12}  result")
+        for c in checks:
+            measured = "unknown" if c.measured is None else f"{c.measured:.4g}"
+            print(f"{c.name:<30}{c.limit:>12.4g}{measured:>12}  {'pass' if c.passed else 'FAIL'}")
+        print("budget " + ("met" if all(c.passed for c in checks) else "NOT met"))
+    return 0 if all(c.passed for c in checks) else 1
+
+
 SHIPPED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
 
@@ -393,6 +469,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_targets)
 
+    def profiled_args(p):
+        p.add_argument("--target", default="golden", help="golden | loihi-sim")
+        p.add_argument("--profile", default="loihi1", help="hardware profile for energy figures (see `targets`)")
+        p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
+        p.add_argument("--limit", type=int, help="only the first N samples")
+        p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("profile", help="count spikes, synaptic ops and neuron updates; estimate energy",
+                       description="Profile a run: per-layer and per-step counts from the spike trace, energy and "
+                                   "time per inference from the hardware profile, and a dense-ANN comparison.")
+    p.add_argument("model", help="checkpoint (.pt, compiled on the fly) or artifact (.ttfs)")
+    profiled_args(p)
+    p.add_argument("--out", help="write report.json, report.md, report.html and plots into this folder")
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("budget", help="spike budgets: `budget check BUDGET.yaml MODEL`",
+                       description="Check a model's run against a spike budget (exit 0 pass, 1 fail, 2 bad input).")
+    budget_sub = p.add_subparsers(dest="budget_command", required=True, parser_class=_Parser)
+    p = budget_sub.add_parser("check", help="check a budget file against a run",
+                              description="Run the model, profile it and compare with every limit in the budget.")
+    p.add_argument("budget", help="budget YAML file")
+    p.add_argument("model", help="checkpoint (.pt) or artifact (.ttfs)")
+    profiled_args(p)
+    p.set_defaults(func=cmd_budget_check)
+
     p = sub.add_parser("baseline", help="train the same-shape ReLU ANN as an accuracy reference",
                        description="Train a ReLU MLP of the same shape (Adam, cross-entropy) and report accuracy.")
     p.add_argument("--arch", default="784-400-10")
@@ -419,6 +520,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
     from .backends.lava_sim import BackendUnavailable, LavaRunError
+    from .budget import BudgetError
     from .backends.loihi_hw import HardwareUnavailable
     from .checkpoint import CheckpointError
     from .data import DataError
@@ -431,7 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, DataError, CheckpointError, IRError, ProfileError, QuantizationError, MappingError,
-            HardwareUnavailable, BackendUnavailable) as err:
+            HardwareUnavailable, BackendUnavailable, BudgetError) as err:
         sys.stderr.write(f"ttfs-deploy: error: {err}\n")
         return 2
     except LavaRunError as err:  # the simulator failed or hung: not the user's input, but no traceback either
