@@ -126,7 +126,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"unknown target {args.target!r}; available: {', '.join(RUN_TARGETS)}")
     trace = _check_output(args.trace) if args.trace else None
     dataset = _limit(data_mod.load(args.data), args.limit)
-    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=not args.no_early_stop,
+    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
                          progress=not args.json)
     result = outcome.result.to_json() | {"early_stop": outcome.early_stop}
     if trace is not None:
@@ -268,7 +268,8 @@ def _profiled(args: argparse.Namespace):
         raise UsageError(f"profile needs a spike trace from golden or loihi-sim, not {args.target!r}")
     hw = load_profile(args.profile)
     dataset = _limit(data_mod.load(args.data), args.limit)
-    outcome = run_target(args.model, args.target, dataset, profile=args.profile, progress=not args.json)
+    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
+                         progress=not args.json)
     ir = outcome.ir
     names = [layer.name for layer in ir.chain()]
     prof = build(outcome.times, names, ir.sizes, ir.T, outcome.early_stop, args.target, hw,
@@ -403,6 +404,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0 if all(r["loihi_sim_equals_golden"] for r in rows) else 1
 
 
+def _early_stop_args(p: argparse.ArgumentParser) -> None:
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--early-stop", dest="early_stop", action="store_true", default=None,
+                       help="end each sample at its first output spike (default on loihi-sim/loihi-hw)")
+    group.add_argument("--no-early-stop", dest="early_stop", action="store_false",
+                       help="simulate all T steps of every sample (default on golden)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .data import DATA_SPECS
     parser = _Parser(prog="ttfs-deploy", description="Train time-to-first-spike networks and deploy them.")
@@ -442,8 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--profile", default="loihi2", help="hardware profile when a .pt is compiled on the fly")
     p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
     p.add_argument("--limit", type=int, help="only the first N samples")
-    p.add_argument("--no-early-stop", action="store_true",
-                   help="loihi-sim: simulate all T steps of every sample instead of stopping at the decision")
+    _early_stop_args(p)
     p.add_argument("--trace", help="write per-layer spike times to this .npz file")
     p.add_argument("--json", action="store_true", help="print one JSON object with per-sample results")
     p.set_defaults(func=cmd_run)
@@ -475,6 +483,7 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
         p.add_argument("--limit", type=int, help="only the first N samples")
         p.add_argument("--json", action="store_true")
+        _early_stop_args(p)
 
     p = sub.add_parser("profile", help="count spikes, synaptic ops and neuron updates; estimate energy",
                        description="Profile a run: per-layer and per-step counts from the spike trace, energy and "

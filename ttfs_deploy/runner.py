@@ -72,11 +72,12 @@ def simulate(target: str, ir: NetworkIR, t_in: np.ndarray, early_stop: bool, pro
 
 
 def run_target(model_path: str, target: str, dataset: Dataset, profile: str = "loihi2",
-               early_stop: bool = True, progress: bool = False) -> Outcome:
+               early_stop: bool | None = None, progress: bool = False) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
 
-    ``early_stop`` applies to the Lava targets (a sample ends at its first output spike, and spikes
-    after it are not issued); golden always simulates all ``T`` steps unless asked via ``simulate``.
+    ``early_stop``: a sample ends at its first output spike and later spikes are not issued. None
+    takes the target's default: on for the Lava targets (it is what makes them fast), off for golden
+    (a full run costs nothing there); golden with early stop reports the same view Lava does.
     """
     if target == "float":
         if pathlib.Path(model_path).suffix == ".ttfs":
@@ -93,7 +94,7 @@ def run_target(model_path: str, target: str, dataset: Dataset, profile: str = "l
     ir, note = prepare_network(model_path, profile)
     _check_inputs(dataset, ir.sizes[0])
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
-    stop = early_stop and target != "golden"
+    stop = (target != "golden") if early_stop is None else early_stop
     times = simulate(target, ir, t_in, stop, progress)
     return Outcome(classify(times, dataset.labels, ir.T, target), times, ir, stop, note)
 

@@ -1,0 +1,120 @@
+"""Profiler counts on a hand-checked tiny trace, energy arithmetic, budgets and report files."""
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from ttfs_deploy.budget import BudgetError, check_budget, load_budget
+from ttfs_deploy.hardware import load_profile
+from ttfs_deploy.profile import build, count
+from ttfs_deploy.report import PLOTS, write_report
+
+from .test_cli import cli
+
+T = 10
+TIMES = [np.array([[0, 2, 10]]), np.array([[3, 10]]), np.array([[4, 5]])]
+NAMES = ["input", "fc1", "fc2"]
+
+
+def test_hand_checked_counts_full_window():
+    layers, window = count(TIMES, NAMES, T, early_stop=False)
+    assert window == 10
+    got = [(l["spikes"], l["synaptic_ops"], l["active_updates"], l["idle_updates"]) for l in layers]
+    # input: 2 spikes x fan-out 2; fc1: inputs arrive in 2 distinct steps → 2 x 2 active, 2 x 8 idle;
+    # fc2: hidden spikes arrive in 1 step → 2 active, 18 idle; fc2 has no fan-out
+    assert got == [(2, 4, 0, 0), (1, 2, 4, 16), (2, 0, 2, 18)]
+    assert layers[1]["spikes_per_step"][3] == 1 and sum(layers[2]["spikes_per_step"]) == 2
+
+
+def test_early_stop_window_is_decision_plus_one():
+    layers, window = count(TIMES, NAMES, T, early_stop=True)
+    assert window == 5  # decision at step 4
+    assert (layers[1]["active_updates"], layers[1]["idle_updates"]) == (4, 6)
+    assert (layers[2]["active_updates"], layers[2]["idle_updates"]) == (2, 8)
+
+
+def test_energy_arithmetic_loihi1():
+    prof = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), cores=2)
+    terms = prof.energy_pj
+    assert terms["synaptic_spike_op"]["value"] == pytest.approx(6 * 23.6)
+    assert terms["neuron_update_active"]["value"] == pytest.approx(6 * 81)
+    assert terms["neuron_update_inactive"]["value"] == pytest.approx(34 * 52)
+    assert prof.energy_total_nj == pytest.approx((6 * 23.6 + 6 * 81 + 34 * 52) / 1000)
+    assert prof.time_us == pytest.approx((6 * 3.5 + 6 * 8.4 + 34 * 5.3) / 2 / 1000)
+    assert prof.ann["macs"] == 3 * 2 + 2 * 2 and prof.ann["energy_fp32_nj"] == pytest.approx(10 * 4.6 / 1000)
+    assert "Davies" in terms["synaptic_spike_op"]["source"] and not prof.energy_is_estimate
+    assert build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi2"), 2).energy_is_estimate
+
+
+@pytest.mark.parametrize("text, message", [
+    ("budget: {max_spikes_per_inference: -1}", "negative"),
+    ("budget: {max_spikes: 3}", "unknown key"),
+    ("budget: {min_accuracy: 95}", "fraction"),
+    ("budget: {max_energy_nj: lots}", "number"),
+    ("limits: {max_energy_nj: 3}", "top-level"),
+    ("budget: {layers: {fc1: {max_sparks: 3}}}", "unknown limit"),
+    ("budget: {}", "no limits"),
+    ("budget: [", "YAML"),
+])
+def test_malformed_budgets(tmp_path, text, message):
+    path = tmp_path / "budget.yaml"
+    path.write_text(text)
+    with pytest.raises(BudgetError, match=message):
+        load_budget(path)
+
+
+def test_budget_checks():
+    budget = {"limits": {"max_spikes_per_inference": 5, "min_accuracy": 0.9, "max_energy_nj": 1.0},
+              "layers": {"fc1": {"max_spikes": 0.5}}}
+    run = {"mean_spikes_total": 5, "mean_spikes_until_decision": 4, "mean_decision_step": 4, "accuracy": 0.8}
+    prof = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2).to_json()
+    checks = {c.name: c.passed for c in check_budget(budget, run, prof)}
+    assert checks == {"max_spikes_per_inference": True, "min_accuracy": False, "max_energy_nj": False,
+                      "fc1.max_spikes": False}
+
+
+def test_report_files(tmp_path):
+    prof = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2).to_json()
+    run = {"accuracy": 1.0, "accuracy_strict": 1.0, "mean_decision_step": 4, "mean_spikes_until_decision": 4,
+           "mean_spikes_total": 5, "samples": [{"label": 0, "prediction": 0, "decision_step": 4}]}
+    paths = write_report(tmp_path, {"model": "m", "data": "d", "command": "c", "run": run, "profile": prof},
+                         TIMES, NAMES)
+    assert json.loads((tmp_path / "report.json").read_text())["profile"]["n"] == 1
+    assert "| fc1 | 2 |" in (tmp_path / "report.md").read_text()
+    page = (tmp_path / "report.html").read_text()
+    assert page.count("<img") == len(PLOTS) and "<table>" in page
+    import matplotlib.image
+
+    for name in PLOTS:
+        image = matplotlib.image.imread(tmp_path / name)
+        assert image.shape[0] >= 300 and image.shape[1] >= 700 and image.std() > 0  # drawn, not blank
+    assert len(paths) == 3 + len(PLOTS)
+
+
+MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
+
+
+def test_budget_check_exit_codes(tmp_path):
+    ok, tight, bad = tmp_path / "ok.yaml", tmp_path / "tight.yaml", tmp_path / "bad.yaml"
+    ok.write_text("budget: {max_spikes_per_inference: 400, min_accuracy: 0.8, max_decision_steps: 200}\n")
+    tight.write_text("budget: {max_spikes_per_inference: 10}\n")
+    bad.write_text("budget: {max_spikes_per_inference: -3}\n")
+    common = (MODELS / "mnist-s4nn.pt", "--data", "mnist-5k:val", "--limit", "100")
+    assert cli("budget", "check", ok, *common).returncode == 0
+    failed = cli("budget", "check", tight, *common)
+    assert failed.returncode == 1 and "FAIL" in failed.stdout
+    proc = cli("budget", "check", bad, *common)
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_golden_and_loihi_sim_profiles_count_the_same(tmp_path):
+    reports = {}
+    for target in ("golden", "loihi-sim"):
+        proc = cli("profile", MODELS / "mnist-s4nn.pt", "--target", target, "--limit", "20", "--early-stop",
+                   "--json")
+        assert proc.returncode == 0, proc.stderr
+        reports[target] = json.loads(proc.stdout)["profile"]
+    g, lv = reports["golden"], reports["loihi-sim"]
+    assert g["early_stop"] and lv["early_stop"]
+    assert g["layers"] == lv["layers"] and g["energy_pj"] == lv["energy_pj"]  # identical counts
