@@ -333,6 +333,28 @@ def cmd_budget_check(args: argparse.Namespace) -> int:
     return 0 if all(c.passed for c in checks) else 1
 
 
+def cmd_claims(args: argparse.Namespace) -> int:
+    from . import claims as claims_mod
+    from . import data as data_mod
+
+    models = [pathlib.Path(m) for m in args.models] if args.models else sorted(SHIPPED_MODELS.glob("mnist-*.pt"))
+    dataset = _limit(data_mod.load(args.data), args.limit)
+    report = claims_mod.claims(models, dataset, args.profiles.split(","))
+    text = claims_mod.markdown(report)
+    if args.out:
+        out = pathlib.Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "claims.json").write_text(json.dumps(report, indent=1))
+        (out / "claims.md").write_text(text)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print(text)
+        if args.out:
+            print(f"wrote {pathlib.Path(args.out) / 'claims.json'} and claims.md")
+    return 0
+
+
 SHIPPED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
 
@@ -345,6 +367,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from .backends.golden import early_stop_view
     from .compiler import compile_network, load_network
     from .ir import save_ir
+    from .profile import build as build_profile
+    from .report import write_report
     from .runner import run_target
 
     models = sorted(SHIPPED_MODELS.glob("mnist-*.pt"))
@@ -386,6 +410,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
         log(f"  loihi-sim (Lava CPU simulator, early stop) on the first {len(lava_set.labels)}: accuracy "
             f"{row['loihi_sim']['accuracy']:.2%}, {len(lava_set.labels) / seconds:.1f} samples/s, every spike equal "
             f"to golden: {'yes' if row['loihi_sim_equals_golden'] else 'NO'}")
+        names = [layer.name for layer in compiled.ir.chain()]
+        prof = build_profile(lava_run.times, names, compiled.ir.sizes, compiled.ir.T, True, "loihi-sim",
+                             compiled.profile, compiled.placement.cores).to_json()
+        report_dir = out_dir / f"report-{path.stem}"
+        write_report(report_dir, {"model": str(artifact), "data": lava_set.name, "run": row["loihi_sim"],
+                                  "profile": prof, "command": "ttfs-deploy demo (loihi-sim run)"},
+                     lava_run.times, names)
+        row["energy_nj"], row["report"] = prof["energy_total_nj"], str(report_dir / "report.html")
+        log(f"  profiled the loihi-sim trace: {prof['energy_total_nj']:.0f} nJ per inference under {args.profile}"
+            f"{' (estimate)' if prof['energy_is_estimate'] else ''}; report: {row['report']}")
         rows.append(row)
     if args.json:
         print(json.dumps(rows))
@@ -400,7 +434,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print("\nfloat: PyTorch model; integer: compiled 8-bit network on the golden simulator (the columns after it "
           "are\nfrom that run); decision step: first output spike (of 256); spikes to decide: input + hidden + output "
           "spikes\nup to it; 'ties wrong' counts a tie for the first output spike as an error.\n"
-          f"compiled artifacts: {out_dir}/")
+          f"compiled artifacts and profile reports (report.html, report.md, report.json, plots): {out_dir}/")
     return 0 if all(r["loihi_sim_equals_golden"] for r in rows) else 1
 
 
@@ -502,6 +536,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="checkpoint (.pt) or artifact (.ttfs)")
     profiled_args(p)
     p.set_defaults(func=cmd_budget_check)
+
+    p = sub.add_parser("claims", help="measure seed 000's sparsity and latency claims beside the paper's figures",
+                       description="Input spikes per image (count vs TTFS coding), Aggressive vs S4NN accuracy, "
+                                   "decision step, spikes and energy, per digit too. All measured; paper figures labelled.")
+    p.add_argument("--models", nargs="*", help="checkpoints (default: the shipped models)")
+    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
+    p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("--profiles", default="loihi1,loihi2", help="comma-separated hardware profiles for energy")
+    p.add_argument("--out", help="write claims.json and claims.md into this folder")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_claims)
 
     p = sub.add_parser("baseline", help="train the same-shape ReLU ANN as an accuracy reference",
                        description="Train a ReLU MLP of the same shape (Adam, cross-entropy) and report accuracy.")
