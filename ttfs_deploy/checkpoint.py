@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 import pathlib
-import tempfile
 from dataclasses import dataclass
 
 import torch
 
 from .coding import ZERO_POLICIES
+from .fileio import atomic_write
 from .nn.model import TTFSClassifier
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint"]
@@ -58,18 +58,7 @@ def save_checkpoint(path: str | os.PathLike, model: TTFSClassifier, zero_policy:
         "metrics": metrics,
         "train": train,
     }
-    path = pathlib.Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the usual permissions
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda stream: torch.save(payload, stream))
 
 
 def _require(condition: bool, path: pathlib.Path, what: str) -> None:

@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                          progress=not args.json)
     result = outcome.result.to_json() | {"early_stop": outcome.early_stop}
     if trace is not None:
-        save_trace(trace, outcome, dataset)
+        save_trace(trace, outcome)
     if args.json:
         print(json.dumps(result))
     else:
@@ -355,6 +355,37 @@ def cmd_claims(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_trace_record(args: argparse.Namespace) -> int:
+    from . import data as data_mod
+    from .runner import run_target, save_trace
+
+    out = _check_output(args.output)
+    dataset = _limit(data_mod.load(args.data), args.limit)
+    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
+                         progress=not args.json)
+    save_trace(out, outcome)
+    summary = {"output": str(out), "target": args.target, "n": outcome.result.n, "early_stop": outcome.early_stop,
+               "accuracy": outcome.result.accuracy}
+    print(json.dumps(summary) if args.json else f"recorded {outcome.result.n} samples on {args.target} "
+          f"(early stop {outcome.early_stop}, accuracy {outcome.result.accuracy:.2%}) -> {out}")
+    return 0
+
+
+def cmd_trace_diff(args: argparse.Namespace) -> int:
+    from .trace import diff_traces, load_trace
+
+    diff = diff_traces(load_trace(args.a), load_trace(args.b))
+    if args.json:
+        print(json.dumps({"equal": diff.equal, "first": diff.first, "samples_differing": diff.samples_differing,
+                          "spikes_differing": diff.spikes_differing,
+                          "predictions_differing": diff.predictions_differing,
+                          "decision_steps_differing": diff.decision_steps_differing, "n": diff.n,
+                          "shape_problem": diff.shape_problem}))
+    else:
+        print(diff.message())
+    return 0 if diff.equal else 1
+
+
 SHIPPED_MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
 
@@ -548,6 +579,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_claims)
 
+    p = sub.add_parser("trace", help="golden spike traces: `trace record` and `trace diff`",
+                       description="Record a run's per-layer spike times, or compare two recorded traces.")
+    trace_sub = p.add_subparsers(dest="trace_command", required=True, parser_class=_Parser)
+    p = trace_sub.add_parser("record", help="run a model and store its spike trace (.npz)",
+                             description="Run a model on a target and store every layer's spike times.")
+    p.add_argument("model", help="checkpoint (.pt) or artifact (.ttfs)")
+    p.add_argument("--target", default="golden", help="golden | loihi-sim | loihi-hw")
+    p.add_argument("--profile", default="loihi2", help="hardware profile when a .pt is compiled on the fly")
+    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
+    p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
+    p.add_argument("--json", action="store_true")
+    _early_stop_args(p)
+    p.set_defaults(func=cmd_trace_record)
+    p = trace_sub.add_parser("diff", help="compare two traces: first differing sample, layer and neuron",
+                             description="Compare two traces spike for spike (exit 0 equal, 1 different, 2 bad input).")
+    p.add_argument("a")
+    p.add_argument("b")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_trace_diff)
+
     p = sub.add_parser("baseline", help="train the same-shape ReLU ANN as an accuracy reference",
                        description="Train a ReLU MLP of the same shape (Adam, cross-entropy) and report accuracy.")
     p.add_argument("--arch", default="784-400-10")
@@ -575,6 +627,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
     from .backends.lava_sim import BackendUnavailable, LavaRunError
     from .budget import BudgetError
+    from .trace import TraceError
     from .backends.loihi_hw import HardwareUnavailable
     from .checkpoint import CheckpointError
     from .data import DataError
@@ -587,7 +640,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (UsageError, DataError, CheckpointError, IRError, ProfileError, QuantizationError, MappingError,
-            HardwareUnavailable, BackendUnavailable, BudgetError) as err:
+            HardwareUnavailable, BackendUnavailable, BudgetError, TraceError) as err:
         sys.stderr.write(f"ttfs-deploy: error: {err}\n")
         return 2
     except LavaRunError as err:  # the simulator failed or hung: not the user's input, but no traceback either

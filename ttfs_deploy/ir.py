@@ -24,7 +24,6 @@ import io
 import json
 import math
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from numbers import Integral, Real
@@ -33,6 +32,8 @@ from typing import Any, Sequence
 
 import networkx as nx
 import numpy as np
+
+from .fileio import atomic_write
 
 __all__ = ["FORMAT", "VERSION", "ZERO_POLICIES", "IRError", "InputLayer", "FireOnceLayer", "NetworkIR",
            "save_ir", "load_ir", "from_checkpoint_weights"]
@@ -383,18 +384,7 @@ def save_ir(ir: NetworkIR, path: str | os.PathLike) -> Path:
     arrays = {"metadata": np.frombuffer(metadata, dtype=np.uint8)}
     for k, layer in enumerate(layers[1:]):
         arrays[f"weight_{k}"] = np.ascontiguousarray(layer.weight)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez_compressed(stream, **arrays)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
+    return atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))
 
 
 def _expect(condition: bool, message: str) -> None:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import importlib
 import os
 import pathlib
-import tempfile
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
 from .coding import encode_ttfs
+from .fileio import atomic_write
 from .data import Dataset
 from .ir import IRError, NetworkIR
 from .metrics import RunResult, classify
@@ -105,20 +105,13 @@ def _check_inputs(dataset: Dataset, n_inputs: int) -> None:
                       f"expects {n_inputs} inputs")
 
 
-def save_trace(path: str | os.PathLike, outcome: Outcome, dataset: Dataset) -> None:
-    """Write per-layer spike times (steps, T = none) and labels to an .npz file, atomically."""
+def save_trace(path: str | os.PathLike, outcome: Outcome) -> None:
+    """Write per-layer spike times (steps, T = none), labels and predictions to an .npz file, atomically."""
     path = pathlib.Path(path)
     arrays = {f"layer_{k}": np.asarray(t, dtype=np.int32) for k, t in enumerate(outcome.times)}
-    arrays["labels"] = np.asarray(dataset.labels, dtype=np.int64)
+    arrays["labels"] = np.array([s.label for s in outcome.result.samples], dtype=np.int64)
     arrays["predictions"] = np.array([s.prediction for s in outcome.result.samples], dtype=np.int64)
     arrays["T"] = np.array(outcome.result.T)
     arrays["target"] = np.array(outcome.result.target)
     arrays["early_stop"] = np.array(outcome.early_stop)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez_compressed(tmp, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        pathlib.Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))

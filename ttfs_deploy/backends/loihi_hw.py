@@ -2,8 +2,9 @@
 
 There is no fake hardware path: without Intel's ``lava-loihi`` extension (distributed to INRC members,
 not on PyPI) or without a reachable board, :func:`simulate` raises :class:`HardwareUnavailable` naming
-what is missing. With both present it runs the same process graph as ``loihi-sim``
-(:mod:`ttfs_deploy.backends.lava_sim`) under ``Loihi2HwCfg``.
+what is missing. With both present it hands the graph of ``loihi-sim`` (:mod:`ttfs_deploy.backends.lava_sim`)
+over, which today refuses with a clear error: the fire-once neuron and the streaming processes have CPU
+ProcessModels only, and NcProcessModels for them need lava-loihi, which this project cannot test against.
 """
 from __future__ import annotations
 
