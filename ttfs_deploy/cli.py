@@ -477,6 +477,21 @@ def _early_stop_args(p: argparse.ArgumentParser) -> None:
                        help="simulate all T steps of every sample (default on golden)")
 
 
+def _run_args(p: argparse.ArgumentParser, targets: str, target: str, profile: str, profile_help: str) -> None:
+    """The options every command that runs a model shares: target, profile, data, limit, early stop, --json."""
+    from .data import DATA_SPECS
+
+    p.add_argument("--target", default=target, help=targets)
+    p.add_argument("--profile", default=profile, help=profile_help)
+    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
+    p.add_argument("--limit", type=int, help="only the first N samples")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _early_stop_args(p)
+
+
+ON_THE_FLY = "hardware profile when a .pt is compiled on the fly"
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .data import DATA_SPECS
     parser = _Parser(prog="ttfs-deploy", description="Train time-to-first-spike networks and deploy them.")
@@ -512,13 +527,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run a checkpoint (.pt) or compiled artifact (.ttfs) on a target. "
                                    "--json prints the per-sample schema shared by every target.")
     p.add_argument("model", help="checkpoint (.pt) or compiled artifact (.ttfs)")
-    p.add_argument("--target", default="float", help="float | golden | loihi-sim | loihi-hw")
-    p.add_argument("--profile", default="loihi2", help="hardware profile when a .pt is compiled on the fly")
-    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
-    p.add_argument("--limit", type=int, help="only the first N samples")
-    _early_stop_args(p)
+    _run_args(p, "float | golden | loihi-sim | loihi-hw", "float", "loihi2", ON_THE_FLY)
     p.add_argument("--trace", help="write per-layer spike times to this .npz file")
-    p.add_argument("--json", action="store_true", help="print one JSON object with per-sample results")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("compile", help="quantize and compile a checkpoint for a target (writes a .ttfs artifact)",
@@ -543,12 +553,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_targets)
 
     def profiled_args(p):
-        p.add_argument("--target", default="golden", help="golden | loihi-sim")
-        p.add_argument("--profile", default="loihi1", help="hardware profile for energy figures (see `targets`)")
-        p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
-        p.add_argument("--limit", type=int, help="only the first N samples")
-        p.add_argument("--json", action="store_true")
-        _early_stop_args(p)
+        _run_args(p, "golden | loihi-sim", "golden", "loihi1", "hardware profile for energy figures (see `targets`)")
 
     p = sub.add_parser("profile", help="count spikes, synaptic ops and neuron updates; estimate energy",
                        description="Profile a run: per-layer and per-step counts from the spike trace, energy and "
@@ -585,13 +590,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = trace_sub.add_parser("record", help="run a model and store its spike trace (.npz)",
                              description="Run a model on a target and store every layer's spike times.")
     p.add_argument("model", help="checkpoint (.pt) or artifact (.ttfs)")
-    p.add_argument("--target", default="golden", help="golden | loihi-sim | loihi-hw")
-    p.add_argument("--profile", default="loihi2", help="hardware profile when a .pt is compiled on the fly")
-    p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
-    p.add_argument("--limit", type=int, help="only the first N samples")
+    _run_args(p, "golden | loihi-sim | loihi-hw", "golden", "loihi2", ON_THE_FLY)
     p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
-    p.add_argument("--json", action="store_true")
-    _early_stop_args(p)
     p.set_defaults(func=cmd_trace_record)
     p = trace_sub.add_parser("diff", help="compare two traces: first differing sample, layer and neuron",
                              description="Compare two traces spike for spike (exit 0 equal, 1 different, 2 bad input).")
