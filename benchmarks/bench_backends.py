@@ -5,7 +5,7 @@
 On mnist-5k:val (500 real MNIST digits, T = 256, silent zeros), for N random-weight 784-400-10
 quantized networks (int8 mantissas, exponent 0, 24-bit membrane; thresholds set so that hidden and
 output neurons fire at realistic rates):
-  * golden: samples/s over all 500 images per network (full 256-step semantics);
+  * golden: samples/s over all 500 images per network (full 256-step semantics, best of 3);
   * loihi-sim: samples/s on the first K images streamed through one compiled graph, with and
     without early stop (start-up included, as a user sees it), checked spike for spike against golden;
 and prints the ratios. ``--model`` adds a trained checkpoint (.pt, compiled here) or artifact (.ttfs).
@@ -50,9 +50,11 @@ def load_model(path: str) -> NetworkIR:
 
 
 def bench(ir: NetworkIR, t_in: np.ndarray, labels: np.ndarray, lava_samples: int) -> dict:
-    start = time.perf_counter()
-    times = golden.simulate(ir, t_in)
-    golden_s = time.perf_counter() - start
+    golden_s = float("inf")
+    for _ in range(3):  # best of three: the first call also pays for page faults
+        start = time.perf_counter()
+        times = golden.simulate(ir, t_in)
+        golden_s = min(golden_s, time.perf_counter() - start)
     result = {"network": ir.meta.get("name", "model"), "golden_samples_per_s": len(t_in) / golden_s,
               "golden_accuracy": classify(times, labels, ir.T, "golden").accuracy,
               "hidden_spikes_per_sample": float((times[1] < ir.T).sum(axis=1).mean())}

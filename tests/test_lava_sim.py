@@ -92,6 +92,22 @@ def test_rejects_weights_wider_than_lava_dense(lava):
         lava_sim.simulate(net, np.zeros((1, 3), dtype=int))
 
 
+def test_deepest_recordable_network_equals_golden_and_deeper_is_refused(lava):
+    from ttfs_deploy.backends.lava_procs.process import MAX_LAYERS
+
+    rng = np.random.default_rng(3)
+    sizes = [6] + [5] * MAX_LAYERS  # every port of the recorder in use
+    weights = [rng.integers(-20, 60, size=(b, a)).astype(np.int32) for a, b in zip(sizes, sizes[1:])]
+    net = chain_net(weights, [40] * MAX_LAYERS, 16, quant(exponents=[0] * MAX_LAYERS))
+    t_in = rng.integers(0, 18, size=(4, 6))
+    for early_stop in (False, True):
+        assert_equal_times(lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
+                           golden.simulate(net, t_in, early_stop=early_stop))
+    deeper = chain_net(weights + [weights[-1]], [40] * (MAX_LAYERS + 1), 16, quant(exponents=[0] * (MAX_LAYERS + 1)))
+    with pytest.raises(IRError, match=f"at most {MAX_LAYERS} fire-once layers"):
+        lava_sim.simulate(deeper, t_in)
+
+
 # --- equality with golden ------------------------------------------------------------------------------
 
 @st.composite

@@ -40,6 +40,10 @@ their distinct input times (vectorised over the pairs).
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
 import numpy as np
 
 from ..coding import encode_ttfs
@@ -48,7 +52,8 @@ from ..metrics import RunResult, classify
 
 __all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
 
-_CHUNK_ELEMENTS = 1 << 19  # gathered weights per chunk (samples x inputs x neurons)
+_CHUNK_ELEMENTS = 1 << 18  # gathered weights per chunk (samples x inputs x neurons): stays in cache
+_WORKERS = min(4, os.cpu_count() or 1)
 
 
 def _shift(x: np.ndarray, exponent: int) -> np.ndarray:
@@ -124,7 +129,7 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
         # per-step sums and their running totals (before saturation) stay below `reach`
         work = np.int32 if max(magnitude, reach) < 2**31 else np.int64
     else:
-        dtype, may_saturate = np.float64, False
+        dtype, work, may_saturate, low, high = np.float64, np.float64, False, None, None
     padded = np.zeros((n_in + 1, n_out), dtype=dtype)  # last row: the zero weight of "no input"
     padded[:n_in] = weight.T
     horizon = T - 1  # inputs at T-1 or later can only cause a crossing at T-1, i.e. no spike
@@ -134,44 +139,82 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
     rows_by_count = np.argsort(counts, kind="stable")  # chunks of similar length waste little padding
     start = int(np.searchsorted(counts[rows_by_count], 1))  # rows without inputs never spike
     sorted_counts = counts[rows_by_count]
+    chunks = []
     while start < n:
         stop = _chunk_end(sorted_counts, start, max(1, _CHUNK_ELEMENTS // n_out))
-        rows = rows_by_count[start:stop]
-        k = int(sorted_counts[stop - 1])
+        chunks.append((rows_by_count[start:stop], int(sorted_counts[stop - 1])))
         start = stop
-        st, od = sorted_t[rows, :k], order[rows, :k]
-        active = st < horizon
-        prefix = np.cumsum(padded[np.where(active, od, n_in)], axis=1, dtype=dtype)  # (c, k, n_out)
-        following = np.concatenate([st[:, 1:], np.full((len(rows), 1), horizon)], axis=1)
-        group_end = (following != st) & active
-        n_groups = int(group_end.sum(axis=1).max())
-        positions = np.sort(np.where(group_end, np.arange(k), k), axis=1)[:, :n_groups]
-        valid = positions < k
-        positions = np.minimum(positions, k - 1)
-        potential = prefix[np.arange(len(rows))[:, None], positions]  # (c, groups, n_out): V at group ends
-        end_t = np.take_along_axis(st, positions, axis=1)
-        if quantized and (exponent != 0 or may_saturate):
-            step_input = _shift(np.diff(potential.astype(work), axis=1, prepend=0), exponent)
-            potential = np.cumsum(step_input, axis=1, dtype=work)
-            if may_saturate:
-                outside = ((potential > high) | (potential < low)) & valid[:, :, None]
-                pair_rows, pair_cols = np.nonzero(outside.any(axis=1))
-                if pair_rows.size:
-                    steps = step_input[pair_rows, :, pair_cols]  # (pairs, groups)
-                    v = np.zeros(len(pair_rows), dtype=np.int64)
-                    clipped = np.empty(steps.shape, dtype=np.int64)
-                    for g in range(steps.shape[1]):
-                        v = np.clip(v + steps[:, g], low, high)
-                        clipped[:, g] = v
-                    potential = potential.astype(np.int64)
-                    potential[pair_rows, :, pair_cols] = clipped
-        crossed = (potential > threshold) & valid[:, :, None]
-        first = crossed.argmax(axis=1)  # (c, n_out); 0 also when nothing crossed
-        has_crossed = np.take_along_axis(crossed, first[:, None, :], axis=1)[:, 0, :]
-        t_cross = np.take_along_axis(end_t, first, axis=1)
-        out[rows] = np.where(has_crossed, t_cross + 1, T)
+    arith = _Arithmetic(dtype, work, exponent, may_saturate, low, high)
+
+    def run_chunk(chunk: tuple[np.ndarray, int]) -> None:
+        rows, k = chunk
+        out[rows] = _chunk_times(sorted_t[rows, :k], order[rows, :k], padded, threshold, T, arith)
+
+    # NumPy releases the GIL in cumsum/argmax on large arrays, so threads use every core; chunks
+    # write disjoint rows, so the result does not depend on scheduling
+    if len(chunks) > 1 and _WORKERS > 1:
+        with ThreadPoolExecutor(_WORKERS) as pool:
+            list(pool.map(run_chunk, chunks))
+    else:
+        for chunk in chunks:
+            run_chunk(chunk)
     return out
 
+
+@dataclass(frozen=True)
+class _Arithmetic:
+    """How a layer's potentials are computed: gather dtype, working dtype, exponent, saturation bounds."""
+
+    dtype: type
+    work: type
+    exponent: int | None
+    may_saturate: bool
+    low: int | None
+    high: int | None
+
+
+def _chunk_times(st: np.ndarray, od: np.ndarray, padded: np.ndarray, threshold: float, T: int,
+                 arith: _Arithmetic) -> np.ndarray:
+    """Spike times of one chunk of samples: ``st``/``od`` are their sorted input times and order."""
+    n_in, horizon = padded.shape[0] - 1, T - 1
+    c, k = st.shape
+    active = st < horizon
+    prefix = np.cumsum(padded[np.where(active, od, n_in)], axis=1, dtype=arith.dtype)  # (c, k, n_out)
+    following = np.concatenate([st[:, 1:], np.full((c, 1), horizon)], axis=1)
+    group_end = (following != st) & active
+    n_groups = int(group_end.sum(axis=1).max())
+    positions = np.sort(np.where(group_end, np.arange(k), k), axis=1)[:, :n_groups]
+    valid = positions < k
+    positions = np.minimum(positions, k - 1)
+    potential = prefix[np.arange(c)[:, None], positions]  # (c, groups, n_out): V at group ends
+    end_t = np.take_along_axis(st, positions, axis=1)
+    if arith.exponent is not None and (arith.exponent != 0 or arith.may_saturate):
+        step_input = _shift(np.diff(potential.astype(arith.work), axis=1, prepend=0), arith.exponent)
+        potential = np.cumsum(step_input, axis=1, dtype=arith.work)
+        if arith.may_saturate:
+            potential = _saturate(potential, step_input, valid, arith.low, arith.high)
+    crossed = (potential > threshold) & valid[:, :, None]
+    first = crossed.argmax(axis=1)  # (c, n_out); 0 also when nothing crossed
+    has_crossed = np.take_along_axis(crossed, first[:, None, :], axis=1)[:, 0, :]
+    t_cross = np.take_along_axis(end_t, first, axis=1)
+    return np.where(has_crossed, t_cross + 1, T)
+
+
+def _saturate(potential: np.ndarray, step_input: np.ndarray, valid: np.ndarray, low: int, high: int) -> np.ndarray:
+    """Recompute, step by step with clipping, the (sample, neuron) pairs whose potential leaves the register."""
+    outside = ((potential > high) | (potential < low)) & valid[:, :, None]
+    pair_rows, pair_cols = np.nonzero(outside.any(axis=1))
+    if not pair_rows.size:
+        return potential
+    steps = step_input[pair_rows, :, pair_cols]  # (pairs, groups)
+    v = np.zeros(len(pair_rows), dtype=np.int64)
+    clipped = np.empty(steps.shape, dtype=np.int64)
+    for g in range(steps.shape[1]):
+        v = np.clip(v + steps[:, g], low, high)
+        clipped[:, g] = v
+    potential = potential.astype(np.int64)
+    potential[pair_rows, :, pair_cols] = clipped
+    return potential
 
 def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
     """Early-stop view: per sample, spikes later than its first output spike become ``T``.

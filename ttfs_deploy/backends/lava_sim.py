@@ -2,10 +2,10 @@
 
 Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)::
 
-    SpikeTimeSource → Dense → FireOnceNeuron → Dense → ... → FireOnceNeuron → TrialController
-                                   ↓                              ↓                 │ ctrl (1 step later)
-                           FirstSpikeRecorder             FirstSpikeRecorder        ↓ to source, neurons,
-                                   ↓ one message per sample (external pipe)           recorders
+    SpikeTimeSource → Dense → FireOnceNeuron → Dense → ... → FireOnceNeuron
+                                   ↓ spikes                       ↓ spikes
+                                   └──────────▶ TrialRecorder ◀───┘
+                            ctrl (1 step later) to source and neurons │ one message per sample (external pipe)
 
 * Dense is Lava's own ``lava.proc.dense.process.Dense``. Quantized IRs run with
   ``Loihi2SimCfg(select_tag="fixed_pt")`` (bit-accurate Dense + integer saturating neurons), float IRs
@@ -16,9 +16,9 @@ Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)
   in the golden simulator.
 * Time: a sample whose window starts at Lava step ``S`` sends its ``t = 0`` inputs at ``S``, and every
   layer's spike of model time ``t`` leaves at step ``S + t`` (Dense's one-step delay is the model's
-  ``+1`` per layer, see :mod:`.golden`). Recorders count steps from ``S``, so results come back in the
+  ``+1`` per layer, see :mod:`.golden`). The recorder counts steps from ``S``, so results come back in the
   model's time convention, directly comparable with :func:`ttfs_deploy.backends.golden.simulate`.
-* Reset and early stop inside the graph: the controller ends a sample at relative step ``T - 1``
+* Reset and early stop inside the graph: the recorder ends a sample at relative step ``T - 1``
   or, with ``early_stop``, at its first output spike (decision step ``d``). On the next step
   (``S + d + 1``) its pulse makes the source start the next sample and every neuron clear ``v`` and
   ``fired`` and drop that step's input. That input is the previous sample's spikes of time ``d`` (or
@@ -27,8 +27,8 @@ Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)
   ``d + 1`` steps with early stop and ``T`` without. Spikes that would have come after the decision
   step are not issued and are reported as ``T`` (golden's ``early_stop=True`` view); inputs later
   than the decision step are reported as ``T`` too.
-* Read-out: each recorder sends one vector (first spike step per neuron) per sample to the host
-  through a Lava external pipe; the host drains it while the graph runs (``RunContinuous``) and
+* Read-out: the recorder sends one vector (first spike step of every neuron of every layer) per
+  sample to the host through a Lava external pipe; the host drains it while the graph runs (``RunContinuous``) and
   stops the runtime once every sample has arrived. No Var is read per step.
 * Robustness: an exception inside a ProcessModel can leave Lava blocked forever. The host polls the
   Lava worker processes while it waits and has a deadline (``timeout_s``); on either failure it
@@ -57,7 +57,7 @@ __all__ = ["BackendUnavailable", "LavaRunError", "available", "simulate", "run",
 
 _INSTALL_ADVICE = ("install lava: `pip install lava-nc==0.10.0` (on Python 3.11 also run "
                    "scripts/bootstrap.sh, which patches it)")
-_PIPE_BUFFER = 256  # messages per recorder pipe before the graph waits for the host
+_PIPE_BUFFER = 256  # messages in the recorder's pipe before the graph waits for the host
 _STOP_TIMEOUT_S = 20.0
 
 
@@ -83,15 +83,15 @@ def _lava() -> dict[str, Any]:
         from lava.proc.dense.process import Dense
         from lava.utils.weightutils import SignMode
 
-        from .lava_procs.process import FireOnceNeuron, FirstSpikeRecorder, SpikeTimeSource, TrialController
+        from .lava_procs.process import MAX_LAYERS, FireOnceNeuron, SpikeTimeSource, TrialRecorder
     except ImportError as exc:
         raise BackendUnavailable(f"the loihi-sim target needs Lava ({exc}); {_INSTALL_ADVICE}") from None
     except RuntimeError as exc:  # lava sets the fork start method at import and fails if another was set
         raise BackendUnavailable(f"Lava could not be imported ({' '.join(str(exc).split())}); it needs the "
                                  "'fork' multiprocessing start method, set before anything else chose one") from None
     return {"RunContinuous": RunContinuous, "Loihi2SimCfg": Loihi2SimCfg, "Dense": Dense, "SignMode": SignMode,
-            "FireOnceNeuron": FireOnceNeuron, "FirstSpikeRecorder": FirstSpikeRecorder,
-            "SpikeTimeSource": SpikeTimeSource, "TrialController": TrialController}
+            "FireOnceNeuron": FireOnceNeuron, "SpikeTimeSource": SpikeTimeSource, "TrialRecorder": TrialRecorder,
+            "MAX_LAYERS": MAX_LAYERS}
 
 
 def available() -> bool:
@@ -112,8 +112,7 @@ def default_timeout(n_samples: int, T: int) -> float:
 class _Graph:
     source: Any
     neurons: list
-    recorders: list
-    controller: Any
+    recorder: Any
     run_cfg: Any
 
 
@@ -137,26 +136,25 @@ def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Gr
     membrane_bits = ir.quant["membrane_bits"] if ir.is_quantized else 32
     source = lava["SpikeTimeSource"](times=t_in.astype(np.int32), T=T, name="source")
     fire_once = layers[1:]
-    neurons, recorders, upstream = [], [], source.s_out
-    for k, layer in enumerate(fire_once):
+    if len(fire_once) > lava["MAX_LAYERS"]:
+        raise IRError(f"the Lava graph records at most {lava['MAX_LAYERS']} fire-once layers; "
+                      f"this network has {len(fire_once)}")
+    recorder = lava["TrialRecorder"](sizes=[layer.size for layer in fire_once], T=T, n_samples=n,
+                                     early_stop=early_stop, buffer_size=min(n, _PIPE_BUFFER), name="recorder")
+    neurons, upstream = [], source.s_out
+    for k, (layer, watch) in enumerate(zip(fire_once, recorder.watch_ports())):
         dense = lava["Dense"](name=f"dense_{layer.name}", **_dense_args(ir, k, layer.weight, lava))
         threshold = int(layer.threshold) if ir.is_quantized else float(layer.threshold)
         neuron = lava["FireOnceNeuron"](shape=(layer.size,), vth=threshold, membrane_bits=membrane_bits,
                                         name=layer.name)
-        recorder = lava["FirstSpikeRecorder"](shape=(layer.size,), T=T, n_samples=n,
-                                              buffer_size=min(n, _PIPE_BUFFER), name=f"rec_{layer.name}")
         upstream.connect(dense.s_in)
         dense.a_out.connect(neuron.a_in)
-        neuron.s_out.connect(recorder.s_in)
+        neuron.s_out.connect(watch)
         neurons.append(neuron)
-        recorders.append(recorder)
         upstream = neuron.s_out
-    controller = lava["TrialController"](shape=(fire_once[-1].size,), T=T, n_samples=n, early_stop=early_stop,
-                                         name="controller")
-    upstream.connect(controller.s_in)
-    controller.ctrl_out.connect([source.ctrl_in] + [x.reset_in for x in neurons] + [r.ctrl_in for r in recorders])
+    recorder.ctrl_out.connect([source.ctrl_in] + [x.reset_in for x in neurons])
     tag = "fixed_pt" if ir.is_quantized else "floating_pt"
-    return _Graph(source, neurons, recorders, controller, lava["Loihi2SimCfg"](select_tag=tag))
+    return _Graph(source, neurons, recorder, lava["Loihi2SimCfg"](select_tag=tag))
 
 
 def _actors(process: Any) -> list:
@@ -222,32 +220,28 @@ def _stop(process: Any, actors: list, graceful: bool) -> None:
 
 
 def _collect(graph: _Graph, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
-    ports = [r.receive_port() for r in graph.recorders]
-    results = [np.empty((n, r.s_in.shape[0]), dtype=np.int64) for r in graph.recorders]
-    received = [0] * len(ports)
-    next_check, pause = 0.0, 0.0005
-    while min(received) < n:
-        progressed = False
-        for k, port in enumerate(ports):
-            while received[k] < n and port.probe():
-                results[k][received[k]] = port.recv()
-                received[k] += 1
-                progressed = True
-        if progressed:
+    port = graph.recorder.receive_port()
+    sizes = [neuron.s_out.shape[0] for neuron in graph.neurons]
+    merged = np.empty((n, sum(sizes)), dtype=np.int64)
+    received, next_check, pause = 0, 0.0, 0.0005
+    while received < n:
+        if port.probe():
+            merged[received] = port.recv()
+            received += 1
             pause = 0.0005
             continue
         now = time.monotonic()
         if now >= next_check:
             problem = _dead_actor_report(actors_of())
             if problem:
-                raise LavaRunError(f"loihi-sim run failed after {min(received)} of {n} samples: {problem}")
+                raise LavaRunError(f"loihi-sim run failed after {received} of {n} samples: {problem}")
             next_check = now + 0.05
         if now > deadline:
-            raise LavaRunError(f"loihi-sim run did not finish in time ({min(received)} of {n} samples done); "
+            raise LavaRunError(f"loihi-sim run did not finish in time ({received} of {n} samples done); "
                                "a Lava ProcessModel may have hung")
         time.sleep(pause)
         pause = min(2 * pause, 0.01)  # back off while samples take long; the Lava workers need the cores
-    return results
+    return np.split(merged, np.cumsum(sizes)[:-1], axis=1)
 
 
 def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s: float | None = None,

@@ -1,8 +1,8 @@
 """PyLoihiProcessModels of the Processes in ``process.py`` (CPU simulation, LoihiProtocol).
 
 Every ``run_spk`` receives from each InPort exactly once per step (channels must not back up) and
-sends on each OutPort exactly once per step. ``TrialController`` sends before it receives, which
-breaks the only cycle in the graph (controller → source/neurons → ... → controller).
+sends on each OutPort exactly once per step. ``TrialRecorder`` sends before it receives, which
+breaks the only cycle in the graph (recorder → source/neurons → ... → recorder).
 
 Imports are absolute: Lava loads each file of this directory as a top-level module when it looks
 for ProcessModels, so relative imports would fail there.
@@ -17,10 +17,9 @@ from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from ttfs_deploy.backends.lava_procs.process import FireOnceNeuron, FirstSpikeRecorder, SpikeTimeSource, TrialController
+from ttfs_deploy.backends.lava_procs.process import FireOnceNeuron, SpikeTimeSource, TrialRecorder
 
-__all__ = ["PyFireOnceFixed", "PyFireOnceFloat", "PySpikeTimeSource", "PyTrialController",
-           "PyFirstSpikeRecorder"]
+__all__ = ["PyFireOnceFixed", "PyFireOnceFloat", "PySpikeTimeSource", "PyTrialRecorder"]
 
 
 class _AbstractPyFireOnce(PyLoihiProcessModel):
@@ -105,58 +104,48 @@ class PySpikeTimeSource(PyLoihiProcessModel):
         self.s_out.send(spikes)
 
 
-@implements(proc=TrialController, protocol=LoihiProtocol)
+@implements(proc=TrialRecorder, protocol=LoihiProtocol)
 @requires(CPU)
-class PyTrialController(PyLoihiProcessModel):
-    """Ends a sample at relative step ``T - 1`` or (early stop) at the first output spike."""
+class PyTrialRecorder(PyLoihiProcessModel):
+    """Records each layer's first spike step per sample and ends samples (see ``TrialRecorder``)."""
 
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    s_in_0: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    s_in_1: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    s_in_2: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
+    s_in_3: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
     ctrl_out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=1)
+    out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
+    sizes: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
+    times: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
     T: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
     n_samples: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
     early_stop: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     step: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
     pending: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=1)
     done: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
-
-    def run_spk(self) -> None:
-        self.ctrl_out.send(self.pending.copy())
-        spiked = bool(np.any(self.s_in.recv()))
-        step = int(self.step[0])
-        active = int(self.done[0]) < int(self.n_samples[0])
-        ended = active and ((bool(self.early_stop[0]) and spiked) or step >= int(self.T[0]) - 1)
-        if ended:
-            self.pending[0] = 1
-            self.step[0] = 0
-            self.done[0] += 1
-        else:
-            self.pending[0] = 0
-            self.step[0] = step + 1
-
-
-@implements(proc=FirstSpikeRecorder, protocol=LoihiProtocol)
-@requires(CPU)
-class PyFirstSpikeRecorder(PyLoihiProcessModel):
-    """Keeps each neuron's first spike step of the current sample; flushes it at the next start."""
-
-    s_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
-    ctrl_in: PyInPort = LavaPyType(PyInPort.VEC_DENSE, np.int32, precision=1)
-    out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
-    times: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
-    T: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
-    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
-    step: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
     sent: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
 
+    def _receive(self) -> list[np.ndarray]:
+        """This step's spikes of every watched layer, in layer order (output last)."""
+        ports = (self.s_in_0, self.s_in_1, self.s_in_2, self.s_in_3)
+        return [ports[k].recv() != 0 for k in range(int(np.count_nonzero(self.sizes)))]
+
     def run_spk(self) -> None:
-        new_sample = bool(self.ctrl_in.recv()[0])
-        spikes = self.s_in.recv() != 0
+        # the pulse sent now (decided last step) starts a new sample at this very step everywhere
+        new_sample = bool(self.pending[0])
+        self.ctrl_out.send(self.pending.copy())
+        layers = self._receive()
+        spikes = np.concatenate(layers)
+        T = int(self.T[0])
         if new_sample:
             if int(self.sent[0]) < int(self.n_samples[0]):
                 self.out.send(self.times.astype(np.int32))
                 self.sent[0] += 1
-            self.times[:] = int(self.T[0])
-            self.step[0] = 0
+            self.times[:] = T
         step = int(self.step[0])
-        self.times[:] = np.where(spikes & (self.times == int(self.T[0])), step, self.times)
-        self.step[0] = step + 1
+        self.times[:] = np.where(spikes & (self.times == T), step, self.times)
+        active = int(self.done[0]) < int(self.n_samples[0])
+        ended = active and ((bool(self.early_stop[0]) and bool(layers[-1].any())) or step >= T - 1)
+        self.pending[0] = int(ended)
+        self.step[0] = 0 if ended else step + 1
+        self.done[0] += int(ended)
