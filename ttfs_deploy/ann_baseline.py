@@ -17,22 +17,26 @@ from .train import shift_images
 if TYPE_CHECKING:
     from .data import Dataset
 
-__all__ = ["train_ann"]
+__all__ = ["fit_mlp", "ann_accuracy", "train_ann"]
 
 
-def train_ann(sizes: list[int], train_set: Dataset, val_set: Dataset, epochs: int = 30, shift: int = 0,
-              seed: int = 0, lr: float = 1e-3, batch_size: int = 64, progress: bool = True) -> dict:
-    """Train a ReLU MLP on pixels scaled to [0, 1]; returns its validation accuracy and settings."""
+def fit_mlp(sizes: list[int], train_set: Dataset, epochs: int = 30, shift: int = 0, seed: int = 0,
+            lr: float = 1e-3, batch_size: int = 64, bias: bool = True, progress: bool = True) -> nn.Sequential:
+    """Train a ReLU MLP on pixels scaled to [0, 1] with Adam and cross-entropy (deterministic with ``seed``).
+
+    ``bias=False`` gives the bias-free network that :mod:`ttfs_deploy.ann_init` turns into a TTFS
+    initialisation (fire-once neurons have no bias).
+    """
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
+        layers += [nn.Linear(n_in, n_out, bias=bias), nn.ReLU()]
     model = nn.Sequential(*layers[:-1])
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
-    labels = torch.from_numpy(train_set.labels)
-    for _ in tqdm(range(epochs), desc="ANN baseline", unit="epoch", disable=not progress):
+    labels = torch.from_numpy(train_set.labels).long()
+    for _ in tqdm(range(epochs), desc="ANN", unit="epoch", disable=not progress):
         images = train_set.images
         if shift:
             images = shift_images(images, train_set.shape, rng.integers(-shift, shift + 1, (len(images), 2)))
@@ -42,7 +46,19 @@ def train_ann(sizes: list[int], train_set: Dataset, val_set: Dataset, epochs: in
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
+    return model
+
+
+def ann_accuracy(model: nn.Sequential, data: Dataset) -> float:
+    """Fraction of ``data`` the MLP classifies correctly (argmax of the output)."""
     with torch.no_grad():
-        predictions = model(torch.from_numpy(val_set.images).float() / 255).argmax(dim=1).numpy()
+        predictions = model(torch.from_numpy(data.images).float() / 255).argmax(dim=1).numpy()
+    return float((predictions == data.labels).mean())
+
+
+def train_ann(sizes: list[int], train_set: Dataset, val_set: Dataset, epochs: int = 30, shift: int = 0,
+              seed: int = 0, lr: float = 1e-3, batch_size: int = 64, progress: bool = True) -> dict:
+    """Train the reference ReLU MLP (with biases); returns its validation accuracy and settings."""
+    model = fit_mlp(sizes, train_set, epochs, shift, seed, lr, batch_size, bias=True, progress=progress)
     return {"arch": sizes, "train_data": train_set.name, "val_data": val_set.name, "epochs": epochs,
-            "shift": shift, "seed": seed, "val_accuracy": float((predictions == val_set.labels).mean())}
+            "shift": shift, "seed": seed, "val_accuracy": ann_accuracy(model, val_set)}

@@ -76,20 +76,31 @@ def cmd_train(args: argparse.Namespace) -> int:
     thresholds = args.threshold * n_layers if len(args.threshold) == 1 else args.threshold
     if len(lr) != n_layers or len(thresholds) != n_layers:
         raise UsageError(f"--lr and --threshold take 1 or {n_layers} values for --arch {args.arch}")
-    if args.epochs <= 0 or args.batch_size <= 0:
-        raise UsageError("--epochs and --batch-size must be positive")
-    initial = None
+    if args.epochs <= 0 or args.batch_size <= 0 or args.ann_epochs < 0:
+        raise UsageError("--epochs and --batch-size must be positive, --ann-epochs not negative")
+    initial, init_info = None, None
     if args.init_from:
         start = load_checkpoint(args.init_from)
         if start.model.sizes != sizes or start.T != args.T:
             raise UsageError(f"--init-from {args.init_from} is {'-'.join(map(str, start.model.sizes))} with "
                              f"T = {start.T}, but this run is {args.arch} with T = {args.T}")
         initial = [w.detach() for w in start.model.weights]
+    elif args.init == "ann":
+        from .ann_init import ann_initial_weights
+
+        converted = ann_initial_weights(sizes, list(thresholds), args.T, args.zero_policy, train_set,
+                                        args.ann_epochs, args.shift, args.seed, progress=not args.json)
+        initial, init_info = converted.weights, converted.summary()
+        if not args.json:
+            print(f"ANN start: MLP {converted.ann_train_accuracy:.2%} on the first 1,000 training digits, "
+                  f"converted TTFS {converted.calibration_accuracy:.2%} (quantiles {converted.hidden_quantile:g}/"
+                  f"{converted.output_quantile:g})", file=sys.stderr)
     cfg = TrainConfig(arch=tuple(sizes), loss=args.loss, epochs=args.epochs, seed=args.seed,
                       batch_size=args.batch_size, lr=tuple(lr), lr_final_fraction=args.lr_final,
                       decay=args.decay, norm=args.norm,
                       T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift,
-                      init_from=pathlib.Path(args.init_from).name if args.init_from else None)
+                      init_from=pathlib.Path(args.init_from).name if args.init_from else None,
+                      init="checkpoint" if args.init_from else args.init, ann_epochs=args.ann_epochs)
     model, logs = train(cfg, train_set, val_set, progress=not args.json, initial_weights=initial)
     final = evaluate(model, val_set, cfg.zero_policy).to_json()
     metrics = {"val_data": val_set.name, "val_accuracy": final["accuracy"],
@@ -98,6 +109,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                "val_mean_spikes_until_decision": final["mean_spikes_until_decision"],
                "epochs": [vars(log) for log in logs]}
     train_info = config_dict(cfg) | {"data": train_set.name, "n_train": len(train_set.labels)}
+    if init_info is not None:
+        train_info["ann_init"] = init_info
     save_checkpoint(out, model, cfg.zero_policy, train_set.shape, metrics, train_info)
     if args.json:
         print(json.dumps({"output": str(out), **metrics}))
@@ -518,7 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="black pixels: never spike (S4NN) or spike at step T-1")
     p.add_argument("--shift", type=int, default=2, help="augment with random shifts up to this many pixels")
     p.add_argument("--limit", type=int, help="use only the first N training samples")
-    p.add_argument("--init-from", help="start from this checkpoint's weights (fine-tuning) instead of S4NN's init")
+    p.add_argument("--init", choices=["ann", "s4nn"], default="ann",
+                   help="start from a converted bias-free ReLU MLP of the same shape (ann, default) or from "
+                        "S4NN's uniform random weights (s4nn)")
+    p.add_argument("--ann-epochs", type=int, default=30, help="training epochs of that MLP (--init ann)")
+    p.add_argument("--init-from", help="start from this checkpoint's weights (fine-tuning); overrides --init")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON (no progress bar)")
     p.set_defaults(func=cmd_train)

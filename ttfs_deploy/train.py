@@ -48,6 +48,8 @@ class TrainConfig:
     shift: int = 2  # augmentation: random shifts of up to this many pixels in x and y (0 = off)
     dead_fraction: float = 0.001  # hidden neurons firing on fewer samples than this are re-initialised
     init_from: str | None = None  # checkpoint whose weights start the run (fine-tuning), recorded for provenance
+    init: str = "s4nn"  # "s4nn": S4NN's uniform init; "ann": a converted ReLU MLP (ttfs_deploy.ann_init)
+    ann_epochs: int = 30  # training epochs of that MLP
 
 
 @dataclass
@@ -133,6 +135,8 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool
     """
     if len(cfg.lr) != len(cfg.arch) - 1:
         raise ValueError(f"need one learning rate per weight layer ({len(cfg.arch) - 1}), got {len(cfg.lr)}")
+    if cfg.init == "ann" and initial_weights is None:
+        raise ValueError("init='ann' starts from converted weights: pass ann_init.ann_initial_weights(...).weights")
     torch.manual_seed(cfg.seed)
     generator = torch.Generator().manual_seed(cfg.seed)
     rng = np.random.default_rng(cfg.seed)
