@@ -30,6 +30,9 @@ def test_train_writes_a_weights_only_checkpoint(digits_model):
     path, summary = digits_model
     data = torch.load(path, weights_only=True)
     assert data["arch"] == [64, 40, 10] and data["train"]["seed"] == 1 and data["train"]["data"] == "digits:train"
+    # the default start is the converted ReLU network, and how it was converted is recorded
+    assert data["train"]["init"] == "ann" and data["train"]["ann_epochs"] == 30
+    assert {"hidden_quantile", "output_quantile", "calibration_accuracy"} <= set(data["train"]["ann_init"])
     assert len(data["metrics"]["epochs"]) == 3
     assert summary["output"] == str(path) and 0.0 <= summary["val_accuracy"] <= 1.0
 
@@ -90,6 +93,8 @@ def _bad_inputs(tmp_path, model):
         "bad arch": ("train", "--arch", "784-x-10", "-o", tmp_path / "a.pt"),
         "arch/data mismatch": ("train", "--arch", "784-400-10", "--data", "digits", "-o", tmp_path / "b.pt"),
         "missing output dir": ("train", "--arch", "64-10-10", "--data", "digits", "-o", tmp_path / "no/c.pt"),
+        "negative ANN epochs": ("train", "--arch", "64-10-10", "--data", "digits", "--val-data", "digits",
+                                "--ann-epochs", "-1", "-o", tmp_path / "d.pt"),
         "unknown option": ("run", model, "--frobnicate"),
     }
 
