@@ -76,8 +76,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     thresholds = args.threshold * n_layers if len(args.threshold) == 1 else args.threshold
     if len(lr) != n_layers or len(thresholds) != n_layers:
         raise UsageError(f"--lr and --threshold take 1 or {n_layers} values for --arch {args.arch}")
-    if args.epochs <= 0 or args.batch_size <= 0 or args.ann_epochs < 0:
-        raise UsageError("--epochs and --batch-size must be positive, --ann-epochs not negative")
+    if args.epochs <= 0 or args.batch_size <= 0 or args.gamma <= 0 or args.ann_epochs < 0:
+        raise UsageError("--epochs, --batch-size and --gamma must be positive, --ann-epochs not negative")
     initial, init_info = None, None
     if args.init_from:
         start = load_checkpoint(args.init_from)
@@ -97,7 +97,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                   f"{converted.output_quantile:g})", file=sys.stderr)
     cfg = TrainConfig(arch=tuple(sizes), loss=args.loss, epochs=args.epochs, seed=args.seed,
                       batch_size=args.batch_size, lr=tuple(lr), lr_final_fraction=args.lr_final,
-                      decay=args.decay, norm=args.norm,
+                      decay=args.decay, norm=args.norm, gamma=args.gamma,
                       T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift,
                       init_from=pathlib.Path(args.init_from).name if args.init_from else None,
                       init="checkpoint" if args.init_from else args.init, ann_epochs=args.ann_epochs)
@@ -526,6 +526,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threshold", type=_floats, default=(100.0,), help="firing threshold(s)")
     p.add_argument("--decay", type=float, default=1e-6, help="weight decay per sample (S4NN: 1e-6)")
     p.add_argument("--norm", choices=["l1", "l2", "none"], default="l2", help="per-layer error normalisation")
+    p.add_argument("--gamma", type=int, default=3,
+                   help="S4NN loss: outputs within this many steps of the earliest are pushed to it + gamma (S4NN: 3)")
     p.add_argument("--T", type=int, default=256, help="simulation steps")
     p.add_argument("--zero-policy", choices=["silent", "last"], default="silent",
                    help="black pixels: never spike (S4NN) or spike at step T-1")
