@@ -113,3 +113,8 @@ def test_stepwise_reference_matches_vectorised_reference(case):
     for x in t_in:
         np.testing.assert_array_equal(ref.layer_times_stepwise(x, weight, threshold, T),
                                       ref.layer_times(x, weight, threshold, T))
+
+
+def test_empty_batch_and_silent_inputs():
+    assert fire_once_times(torch.zeros(0, 5, dtype=torch.long), torch.ones(3, 5), 1.0, 8).shape == (0, 3)
+    assert torch.equal(fire_once_times(torch.full((2, 5), 8), torch.ones(3, 5), 1.0, 8), torch.full((2, 3), 8))

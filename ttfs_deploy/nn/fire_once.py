@@ -54,19 +54,35 @@ def fire_once_times(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, 
     -------
     (batch, n_out) int64 tensor of spike times in ``1..T`` (``T`` = no spike).
     """
+    return _spike_times_sorted(t_in, weight, threshold, T)[0]
+
+
+def _spike_times_sorted(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int
+                        ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`fire_once_times` plus the sorted input times and their order (the backward pass reuses them)."""
     t_in = t_in.long()
     sorted_t, order = _sorted_active(t_in, T)
     active = sorted_t < T
-    gathered = weight.t()[order] * active.unsqueeze(-1).to(weight.dtype)  # (batch, K, n_out)
+    # padding entries index an all-zero row instead of being masked afterwards: one pass less
+    padded = torch.cat([weight.t(), weight.new_zeros(1, weight.shape[0])])
+    gathered = padded[torch.where(active, order, weight.shape[1])]  # (batch, K, n_out)
     potential = gathered.cumsum(dim=1)
-    # the potential at step s includes every input with t <= s: test only after the last of a group
+    # the potential at step s includes every input with t <= s: test only after the last of a group of
+    # equal times (an MNIST digit has ~150 input spikes at ~70 distinct times), so gather those first
+    k = sorted_t.shape[1]
     next_t = torch.cat([sorted_t[:, 1:], torch.full_like(sorted_t[:, :1], T)], dim=1)
     group_end = (next_t != sorted_t) & active
-    crossed = (potential > threshold) & group_end.unsqueeze(-1)
+    n_groups = max(int(group_end.sum(dim=1).max()), 1) if sorted_t.shape[0] else 1
+    ends = torch.where(group_end, torch.arange(k, device=t_in.device), k).sort(dim=1).values[:, :n_groups]
+    valid = ends < k
+    ends = ends.clamp(max=k - 1)
+    at_ends = potential.gather(1, ends.unsqueeze(-1).expand(-1, -1, potential.shape[2]))  # (batch, G, n_out)
+    crossed = (at_ends > threshold) & valid.unsqueeze(-1)
     # max over a bool dim gives (any, index of the first True): one pass instead of any() + argmax()
     has_crossed, first = crossed.max(dim=1)
-    t_cross = sorted_t.gather(1, first)
-    return torch.where(has_crossed, (t_cross + 1).clamp(max=T), torch.full_like(t_cross, T))
+    t_cross = sorted_t.gather(1, ends.gather(1, first))
+    t_out = torch.where(has_crossed, (t_cross + 1).clamp(max=T), torch.full_like(t_cross, T))
+    return t_out, sorted_t, order
 
 
 def _normalise(grad: torch.Tensor, norm: str) -> torch.Tensor:
@@ -86,17 +102,15 @@ class FireOnce(torch.autograd.Function):
     @staticmethod
     def forward(ctx, t_in, weight, threshold, T, norm):  # noqa: D102
         with torch.no_grad():
-            t_out = fire_once_times(t_in, weight, threshold, T)
-        ctx.save_for_backward(t_in, weight, t_out)
+            t_out, sorted_t, order = _spike_times_sorted(t_in, weight, threshold, T)
+        ctx.save_for_backward(t_in, weight, t_out, sorted_t, order)
         ctx.T, ctx.norm = T, norm
         return t_out.to(weight.dtype)
 
     @staticmethod
     def backward(ctx, grad_out):  # noqa: D102
-        t_in, weight, t_out = ctx.saved_tensors
-        T = ctx.T
+        t_in, weight, t_out, sorted_t, order = ctx.saved_tensors
         grad_out = _normalise(grad_out, ctx.norm)
-        sorted_t, order = _sorted_active(t_in.long(), T)
         # inputs strictly before t_out form a prefix of the sorted row: its length per output neuron
         n_before = torch.searchsorted(sorted_t.contiguous(), t_out.contiguous(), side="left")  # (batch, n_out)
         position = torch.arange(sorted_t.shape[1], device=t_in.device).view(1, -1, 1)
