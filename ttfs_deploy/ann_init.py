@@ -93,7 +93,8 @@ def ann_initial_weights(sizes: list[int], thresholds: list[float], T: int, zero_
     """
     mlp = fit_mlp(sizes, train_set, epochs, shift, seed, bias=False, progress=progress)
     ann_weights = [layer.weight.detach() for layer in mlp if isinstance(layer, torch.nn.Linear)]
-    images, labels = train_set.images[:calibration], train_set.labels[:calibration]
+    subset = train_set.head(calibration)
+    images, labels = subset.images, subset.labels
     t_in = torch.from_numpy(encode_ttfs(images, T, zero_policy))
     best = None
     for hq in (HIDDEN_QUANTILES if len(sizes) > 2 else (50.0,)):
@@ -107,6 +108,5 @@ def ann_initial_weights(sizes: list[int], thresholds: list[float], T: int, zero_
             accuracy = classify(times, labels, T, "float").accuracy
             if best is None or accuracy > best.calibration_accuracy:  # ties keep the earlier grid point
                 best = AnnInit(weights, 0.0, hq, oq, accuracy)
-    subset = type(train_set)(images, labels, train_set.shape, train_set.name, train_set.n_classes)
     return AnnInit(best.weights, ann_accuracy(mlp, subset), best.hidden_quantile, best.output_quantile,
                    best.calibration_accuracy)

@@ -28,8 +28,7 @@ def _limit(data, limit: int | None):
         return data
     if limit <= 0:
         raise UsageError(f"--limit must be a positive number of samples, got {limit}")
-    from .data import Dataset
-    return Dataset(data.images[:limit], data.labels[:limit], data.shape, data.name, data.n_classes)
+    return data.head(limit)
 
 
 def _check_output(path: str) -> pathlib.Path:

@@ -61,6 +61,12 @@ class Dataset:
     name: str
     n_classes: int
 
+    def head(self, n: int | None) -> "Dataset":
+        """The first ``n`` samples (all of them for ``None``)."""
+        if n is None:
+            return self
+        return Dataset(self.images[:n], self.labels[:n], self.shape, self.name, self.n_classes)
+
 
 def parse_idx(data: bytes) -> np.ndarray:
     """Parse the (already decompressed) content of one IDX file.

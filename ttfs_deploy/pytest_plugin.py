@@ -81,11 +81,7 @@ def ttfs_compile(ttfs_target, ttfs_profile, tmp_path_factory):
         if key not in cache:
             from . import data as data_mod
 
-            cal = None
-            if calibration:
-                cal = data_mod.load(calibration)
-                cal = type(cal)(cal.images[:calibration_limit], cal.labels[:calibration_limit], cal.shape, cal.name,
-                                cal.n_classes)
+            cal = data_mod.load(calibration).head(calibration_limit) if calibration else None
             target = "loihi-sim" if ttfs_target == "golden" else ttfs_target
             result = compile_network(load_network(model_path), target, ttfs_profile, cal)
             out = tmp_path_factory.mktemp("ttfs") / (pathlib.Path(model_path).stem + ".ttfs")
@@ -105,10 +101,7 @@ def ttfs_run(ttfs_target, ttfs_profile):
     def run(compiled, data: str = "mnist-5k:val", limit: int | None = None, early_stop: bool | None = None,
             target: str | None = None):
         """``target`` overrides ``--ttfs-target`` (e.g. a test that always compares the board with golden)."""
-        dataset = data_mod.load(data)
-        if limit is not None:
-            dataset = type(dataset)(dataset.images[:limit], dataset.labels[:limit], dataset.shape, dataset.name,
-                                    dataset.n_classes)
+        dataset = data_mod.load(data).head(limit)
         return run_target(str(compiled), target or ttfs_target, dataset, profile=ttfs_profile, early_stop=early_stop)
 
     return run
