@@ -32,7 +32,7 @@ def test_train_writes_a_weights_only_checkpoint(digits_model):
     assert data["arch"] == [64, 40, 10] and data["train"]["seed"] == 1 and data["train"]["data"] == "digits:train"
     # the default start is the converted ReLU network, and how it was converted is recorded
     assert data["train"]["init"] == "ann" and data["train"]["ann_epochs"] == 30
-    assert {"hidden_quantile", "output_quantile", "calibration_accuracy"} <= set(data["train"]["ann_init"])
+    assert {"output_quantile", "calibration_accuracy", "ann_train_accuracy"} <= set(data["train"]["ann_init"])
     assert len(data["metrics"]["epochs"]) == 3
     assert summary["output"] == str(path) and 0.0 <= summary["val_accuracy"] <= 1.0
 

@@ -21,22 +21,18 @@ __all__ = ["fit_mlp", "ann_accuracy", "train_ann"]
 
 
 def fit_mlp(sizes: list[int], train_set: Dataset, epochs: int = 30, shift: int = 0, seed: int = 0,
-            lr: float = 1e-3, batch_size: int = 64, bias: bool = True, progress: bool = True) -> nn.Sequential:
-    """Train a ReLU MLP on pixels scaled to [0, 1] with Adam and cross-entropy (deterministic with ``seed``).
-
-    ``bias=False`` gives the bias-free network that :mod:`ttfs_deploy.ann_init` turns into a TTFS
-    initialisation (fire-once neurons have no bias).
-    """
+            lr: float = 1e-3, batch_size: int = 64, progress: bool = True) -> nn.Sequential:
+    """Train a ReLU MLP on pixels scaled to [0, 1] with Adam and cross-entropy (deterministic with ``seed``)."""
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(n_in, n_out, bias=bias), nn.ReLU()]
+        layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     model = nn.Sequential(*layers[:-1])
     optimiser = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     labels = torch.from_numpy(train_set.labels).long()
-    for _ in tqdm(range(epochs), desc="ANN", unit="epoch", disable=not progress):
+    for _ in tqdm(range(epochs), desc="ANN baseline", unit="epoch", disable=not progress):
         images = train_set.images
         if shift:
             images = shift_images(images, train_set.shape, rng.integers(-shift, shift + 1, (len(images), 2)))
@@ -59,6 +55,6 @@ def ann_accuracy(model: nn.Sequential, data: Dataset) -> float:
 def train_ann(sizes: list[int], train_set: Dataset, val_set: Dataset, epochs: int = 30, shift: int = 0,
               seed: int = 0, lr: float = 1e-3, batch_size: int = 64, progress: bool = True) -> dict:
     """Train the reference ReLU MLP (with biases); returns its validation accuracy and settings."""
-    model = fit_mlp(sizes, train_set, epochs, shift, seed, lr, batch_size, bias=True, progress=progress)
+    model = fit_mlp(sizes, train_set, epochs, shift, seed, lr, batch_size, progress=progress)
     return {"arch": sizes, "train_data": train_set.name, "val_data": val_set.name, "epochs": epochs,
             "shift": shift, "seed": seed, "val_accuracy": ann_accuracy(model, val_set)}

@@ -91,8 +91,8 @@ def cmd_train(args: argparse.Namespace) -> int:
                                         args.ann_epochs, args.shift, args.seed, progress=not args.json)
         initial, init_info = converted.weights, converted.summary()
         if not args.json:
-            print(f"ANN start: MLP {converted.ann_train_accuracy:.2%} on the first 1,000 training digits, "
-                  f"converted TTFS {converted.calibration_accuracy:.2%} (quantiles {converted.hidden_quantile:g}/"
+            print(f"ANN start: binary network {converted.ann_train_accuracy:.2%} on the first 1,000 training "
+                  f"digits, converted to fire-once {converted.calibration_accuracy:.2%} (output quantile "
                   f"{converted.output_quantile:g})", file=sys.stderr)
     cfg = TrainConfig(arch=tuple(sizes), loss=args.loss, epochs=args.epochs, seed=args.seed,
                       batch_size=args.batch_size, lr=tuple(lr), lr_final_fraction=args.lr_final,
@@ -533,9 +533,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shift", type=int, default=2, help="augment with random shifts up to this many pixels")
     p.add_argument("--limit", type=int, help="use only the first N training samples")
     p.add_argument("--init", choices=["ann", "s4nn"], default="ann",
-                   help="start from a converted bias-free ReLU MLP of the same shape (ann, default) or from "
+                   help="start from a converted binary-hidden network of the same shape (ann, default) or from "
                         "S4NN's uniform random weights (s4nn)")
-    p.add_argument("--ann-epochs", type=int, default=30, help="training epochs of that MLP (--init ann)")
+    p.add_argument("--ann-epochs", type=int, default=30, help="training epochs of that network (--init ann)")
     p.add_argument("--init-from", help="start from this checkpoint's weights (fine-tuning); overrides --init")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON (no progress bar)")

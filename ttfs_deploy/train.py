@@ -48,7 +48,7 @@ class TrainConfig:
     shift: int = 2  # augmentation: random shifts of up to this many pixels in x and y (0 = off)
     dead_fraction: float = 0.001  # hidden neurons firing on fewer samples than this are re-initialised
     init_from: str | None = None  # checkpoint whose weights start the run (fine-tuning), recorded for provenance
-    init: str = "s4nn"  # "s4nn": S4NN's uniform init; "ann": a converted ReLU MLP (ttfs_deploy.ann_init)
+    init: str = "s4nn"  # "s4nn": S4NN's uniform init; "ann": a converted binary network (ttfs_deploy.ann_init)
     ann_epochs: int = 30  # training epochs of that MLP
 
 
