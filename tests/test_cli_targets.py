@@ -27,8 +27,8 @@ def test_compile_summary(artifact):
     assert ir.is_quantized and ir.quant["profile"] == "loihi1" and ir.sizes == [784, 400, 10]
     assert [layer["cores"] for layer in summary["layers"]] == [3, 1] and summary["cores"] == 4
     # the 0.3-point bar is checked on all 500 digits with full calibration in test_quantize.py; here
-    # (300 calibration, 200 validation digits) one digit is 0.5 points, so allow two
-    assert summary["n_validation"] == 200 and summary["accuracy_change"] >= -0.01
+    # (300 calibration, 200 validation digits) one digit is 0.5 points, so allow two digits
+    assert summary["n_validation"] == 200 and round(summary["accuracy_change"] * 200) >= -2
     for layer in summary["layers"]:
         assert -128 <= layer["weight_range"][0] and layer["weight_range"][1] <= 127
 

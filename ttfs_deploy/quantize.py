@@ -12,9 +12,9 @@ what the network does.
 * ``c`` maps a chosen clipping level of ``|W|`` onto the largest mantissa. Candidate clipping levels
   (the maximum and a few high percentiles) are each simulated on calibration data with the golden
   simulator, layer by layer; the least clipping whose decisions agree with the float network's
-  within ``AGREEMENT_MARGIN`` of the best level is kept. Agreement rather than accuracy because what
-  quantization should preserve is the float model's behaviour; the margin because on 1,000 digits a
-  difference of one or two is chance, and chasing it picked clippings that lost accuracy on held-out
+  within ``AGREEMENT_MARGIN`` samples of the best level is kept. Agreement rather than accuracy because what
+  quantization should preserve is the float model's behaviour; the margin because a difference of one or two
+  calibration digits is chance, and chasing it picked clippings that lost accuracy on held-out
   data.
   Without calibration data the maximum is used (no clipping). The accuracy change is reported on
   separate validation data.
@@ -31,7 +31,7 @@ from .ir import FireOnceLayer, NetworkIR
 __all__ = ["QuantizationError", "QuantReport", "quantize_layer", "quantize"]
 
 CLIP_PERCENTILES = (100.0, 99.99, 99.9, 99.5)  # least clipping first
-AGREEMENT_MARGIN = 0.003  # agreement (fraction of calibration samples) that clipping must gain to be chosen
+AGREEMENT_MARGIN = 3  # calibration samples of agreement that clipping must gain to be chosen
 
 
 class QuantizationError(ValueError):
@@ -134,7 +134,8 @@ def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndar
     if calibration is not None:
         float_predictions = decisions(ir, calibration)[0]
         # greedy, layer by layer: the least clipping whose decisions agree with the float model's about as
-        # often as the best level's (within AGREEMENT_MARGIN: a digit or two of 1,000 is chance)
+        # often as the best level's (within AGREEMENT_MARGIN samples: a digit or two is chance)
+        margin = AGREEMENT_MARGIN / len(float_predictions)
         for k in range(len(float_layers)):
             agreement = []
             for pct in CLIP_PERCENTILES:
@@ -142,7 +143,7 @@ def quantize(ir: NetworkIR, profile: HardwareProfile, calibration: tuple[np.ndar
                 predictions = decisions(_build(ir, float_layers, trial, profile)[0], calibration)[0]
                 agreement.append(float(np.mean(predictions == float_predictions)))
             best = max(agreement)
-            chosen[k] = next(pct for pct, a in zip(CLIP_PERCENTILES, agreement) if a >= best - AGREEMENT_MARGIN)
+            chosen[k] = next(pct for pct, a in zip(CLIP_PERCENTILES, agreement) if a >= best - margin)
     quantized, exponents, scales = _build(ir, float_layers, chosen, profile)
     float_acc = accuracy(ir, validation) if validation is not None else None
     quant_acc = accuracy(quantized, validation) if validation is not None else None
