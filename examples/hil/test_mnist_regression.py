@@ -31,7 +31,7 @@ def test_spike_trace_matches_golden(outcome, ttfs_golden):
 
 
 def test_accuracy_holds(outcome):
-    assert outcome.result.accuracy >= 0.88, outcome.result.to_json()["accuracy"]
+    assert outcome.result.accuracy >= 0.92, outcome.result.to_json()["accuracy"]
 
 
 def test_spike_budget(outcome, ttfs_golden):
