@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from .ann_baseline import one_thread
 from .coding import encode_ttfs
 from .metrics import classify
 from .nn.model import TTFSClassifier
@@ -94,16 +95,17 @@ def fit_binary_mlp(sizes: list[int], train_set: Dataset, epochs: int = 30, shift
         weights.append(torch.nn.Parameter(torch.randn(n_out, n_in) * spread))
     optimiser = torch.optim.Adam(weights, lr=lr)
     labels = torch.from_numpy(train_set.labels).long()
-    for _ in tqdm(range(epochs), desc="binary ANN", unit="epoch", disable=not progress):
-        images = train_set.images
-        if shift:
-            images = shift_images(images, train_set.shape, rng.integers(-shift, shift + 1, (len(images), 2)))
-        x_all = _pixels(images)
-        for idx in torch.randperm(len(x_all)).split(batch_size):
-            loss = torch.nn.functional.cross_entropy(binary_mlp_logits(weights, x_all[idx]), labels[idx])
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
+    with one_thread():  # bit-for-bit repeatable (see one_thread)
+        for _ in tqdm(range(epochs), desc="binary ANN", unit="epoch", disable=not progress):
+            images = train_set.images
+            if shift:
+                images = shift_images(images, train_set.shape, rng.integers(-shift, shift + 1, (len(images), 2)))
+            x_all = _pixels(images)
+            for idx in torch.randperm(len(x_all)).split(batch_size):
+                loss = torch.nn.functional.cross_entropy(binary_mlp_logits(weights, x_all[idx]), labels[idx])
+                optimiser.zero_grad()
+                loss.backward()
+                optimiser.step()
     return [w.detach() for w in weights]
 
 
