@@ -4,8 +4,9 @@ S4NN's uniform random start converges slowly on 4,500 digits (90 % after 150 epo
 first train, in seconds, a bias-free network of the same shape whose hidden units are *binary*:
 ``h = [W x > 1]`` (a Heaviside step with a sigmoid-derivative surrogate gradient), inputs ``x`` the
 pixel intensities in [0, 1], outputs ``W h`` trained with cross-entropy. A fire-once neuron with
-threshold ``theta`` and weights ``theta * W`` fires when its summed input exceeds ``theta`` — the same
-decision as the binary unit (up to when inputs arrive), so hidden layers convert by that exact scale.
+threshold ``theta`` and weights ``theta * W`` fires when its summed input exceeds ``theta`` — the binary
+unit's decision, so hidden layers convert by that exact scale (closely, not exactly: the neuron adds a
+pixel's full weight once it has spiked, dim pixels late, where the binary unit weights by intensity).
 The output layer is scaled by ``theta / q``, ``q`` a percentile of each image's largest output drive
 from the converted hidden spikes, so that outputs cross early enough to decide but not all at once;
 the percentile is picked from a small grid by the converted network's accuracy on the first
