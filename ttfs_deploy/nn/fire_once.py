@@ -114,8 +114,8 @@ class FireOnce(torch.autograd.Function):
         # inputs strictly before t_out form a prefix of the sorted row: its length per output neuron
         n_before = torch.searchsorted(sorted_t.contiguous(), t_out.contiguous(), side="left")  # (batch, n_out)
         position = torch.arange(sorted_t.shape[1], device=t_in.device).view(1, -1, 1)
-        contributed = (position < n_before.unsqueeze(1)).to(weight.dtype)  # (batch, K, n_out)
-        weighted_err = contributed * grad_out.unsqueeze(1)
+        contributed = position < n_before.unsqueeze(1)  # (batch, K, n_out)
+        weighted_err = torch.where(contributed, grad_out.unsqueeze(1), 0.0)
         n_in = weight.shape[1]
         grad_weight_t = torch.zeros(n_in, weight.shape[0], dtype=weight.dtype, device=weight.device)
         grad_weight_t.index_add_(0, order.reshape(-1), weighted_err.reshape(-1, weight.shape[0]))
