@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttfs_deploy.metrics import classify
-from ttfs_deploy.runner import Outcome, save_trace
-from ttfs_deploy.trace import TraceError, diff_traces, load_trace
+from ttfs_deploy.runner import Outcome
+from ttfs_deploy.trace import TraceError, diff_traces, load_trace, save_trace
 
 from .test_cli import cli
 
@@ -135,4 +135,6 @@ def test_trace_cli_bad_input_exits_2(tmp_path):
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
     proc = cli("trace", "record", REPO / "models" / "missing.pt", "-o", tmp_path / "x.npz")
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    proc = cli("trace", "record", REPO / "models" / "mnist-s4nn.pt", "--target", "tpu", "-o", tmp_path / "x.npz")
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr and "--target" in proc.stderr
     assert not (tmp_path / "x.npz").exists()

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from .ann_baseline import one_thread
 from .coding import encode_ttfs
 from .metrics import classify
-from .nn.model import TTFSClassifier
+from .nn.fire_once import fire_once_times
 from .train import shift_images
 
 if TYPE_CHECKING:
@@ -118,20 +118,34 @@ def scale_to_thresholds(ann_weights: list[torch.Tensor], thresholds: list[float]
     ``output_quantile``-th percentile over ``images`` (uint8 rows) of the largest output drive, the
     drive coming from the converted hidden layer's spikes (simulated here).
     """
-    scaled = [(w.double() * theta).float() for w, theta in zip(ann_weights[:-1], thresholds[:-1])]
-    model = TTFSClassifier([ann_weights[0].shape[1]] + [w.shape[0] for w in ann_weights], thresholds, T)
-    with torch.no_grad():
-        for target, w in zip(model.weights, scaled):
-            target.copy_(w)
-    if scaled:
-        times = model.spike_times(torch.from_numpy(encode_ttfs(images, T, zero_policy)))
-        drive = (times[len(scaled)] < T).double()
-    else:
-        drive = torch.from_numpy(images).double() / 255
-    largest = (drive @ ann_weights[-1].double().T).max(dim=1).values.numpy()
-    reference = float(np.percentile(largest, output_quantile))
-    scale = thresholds[-1] / reference if reference > 0 else 1.0
-    return scaled + [(ann_weights[-1].double() * scale).float()]
+    hidden = _scale_hidden(ann_weights, thresholds)
+    times = _spike_times(hidden, thresholds, torch.from_numpy(encode_ttfs(images, T, zero_policy)), T)
+    return hidden + [_scale_output(ann_weights[-1], thresholds[-1], _output_drive(times, images, T), output_quantile)]
+
+
+def _scale_hidden(ann_weights: list[torch.Tensor], thresholds: list[float]) -> list[torch.Tensor]:
+    return [(w.double() * theta).float() for w, theta in zip(ann_weights[:-1], thresholds[:-1])]
+
+
+def _spike_times(weights: list[torch.Tensor], thresholds: list[float], t_in: torch.Tensor, T: int
+                 ) -> list[torch.Tensor]:
+    """Spike times of the input and of each layer of ``weights`` (steps)."""
+    times = [t_in.long()]
+    for weight, threshold in zip(weights, thresholds):
+        times.append(fire_once_times(times[-1], weight, threshold, T))
+    return times
+
+
+def _output_drive(times: list[torch.Tensor], images: np.ndarray, T: int) -> torch.Tensor:
+    """What the output layer sees: the last hidden layer's 0/1 spikes (pixel intensities without hidden layers)."""
+    return (times[-1] < T).double() if len(times) > 1 else _pixels(images).double()
+
+
+def _scale_output(weight: torch.Tensor, threshold: float, drive: torch.Tensor, quantile: float) -> torch.Tensor:
+    largest = (drive @ weight.double().T).max(dim=1).values.numpy()
+    reference = float(np.percentile(largest, quantile))
+    scale = threshold / reference if reference > 0 else 1.0
+    return (weight.double() * scale).float()
 
 
 def ann_initial_weights(sizes: list[int], thresholds: list[float], T: int, zero_policy: str, train_set: Dataset,
@@ -143,18 +157,17 @@ def ann_initial_weights(sizes: list[int], thresholds: list[float], T: int, zero_
     """
     ann_weights = fit_binary_mlp(sizes, train_set, epochs, shift, seed, progress=progress)
     subset = train_set.head(calibration)
-    t_in = torch.from_numpy(encode_ttfs(subset.images, T, zero_policy))
+    hidden = _scale_hidden(ann_weights, thresholds)
+    # the hidden layers do not depend on the output scale: simulate them once for the whole grid
+    times = _spike_times(hidden, thresholds, torch.from_numpy(encode_ttfs(subset.images, T, zero_policy)), T)
+    drive = _output_drive(times, subset.images, T)
     best = None
     for quantile in OUTPUT_QUANTILES:
-        weights = scale_to_thresholds(ann_weights, thresholds, subset.images, T, zero_policy, quantile)
-        model = TTFSClassifier(sizes, thresholds, T)
-        with torch.no_grad():
-            for target, w in zip(model.weights, weights):
-                target.copy_(w)
-        times = [t.numpy() for t in model.spike_times(t_in)]
-        accuracy = classify(times, subset.labels, T, "float").accuracy
+        output = _scale_output(ann_weights[-1], thresholds[-1], drive, quantile)
+        t_out = fire_once_times(times[-1], output, thresholds[-1], T)
+        accuracy = classify([t.numpy() for t in times + [t_out]], subset.labels, T, "float").accuracy
         if best is None or accuracy > best.calibration_accuracy:  # ties keep the earlier grid point
-            best = AnnInit(weights, 0.0, quantile, accuracy)
+            best = AnnInit(hidden + [output], 0.0, quantile, accuracy)
     with torch.no_grad():
         predictions = binary_mlp_logits(ann_weights, _pixels(subset.images)).argmax(dim=1).numpy()
     return AnnInit(best.weights, float((predictions == subset.labels).mean()), best.output_quantile,

@@ -12,8 +12,7 @@ import numpy as np
 from .coding import count_spikes_rate, count_spikes_ttfs
 from .data import Dataset
 from .hardware import load_profile
-from .mapping import map_network
-from .profile import build
+from .profile import profile_network
 from .runner import run_target
 
 __all__ = ["PAPER", "input_coding", "model_claims", "claims"]
@@ -56,11 +55,9 @@ def model_claims(model: pathlib.Path, data: Dataset, profiles: list[str], rate_i
            # seed 000 counts every input pixel as a neuron that can fire (784 + 400 + 10 = 1194)
            "fraction_of_neurons_fired_until_decision": result["mean_spikes_until_decision"] / neurons,
            "neurons": neurons, "per_digit": _per_digit(result["samples"]), "energy": {}}
-    names = [layer.name for layer in ir.chain()]
     for name in profiles:
         hw = load_profile(name)
-        cores = map_network(ir, hw).cores
-        prof = build(outcome.times, names, ir.sizes, ir.T, True, "golden", hw, cores)
+        prof = profile_network(outcome.times, ir, True, "golden", hw)
         syn = hw.energy_pj.get("synaptic_spike_op")
         row["energy"][name] = {
             "ttfs_nj_early_stop": prof.energy_total_nj, "estimate": hw.energy_is_estimate,

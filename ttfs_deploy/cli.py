@@ -31,6 +31,16 @@ def _limit(data, limit: int | None):
     return data.head(limit)
 
 
+def _run(args: argparse.Namespace):
+    """Run ``args.model`` on ``args.target`` over ``args.data`` (first ``args.limit``): (dataset, Outcome)."""
+    from . import data as data_mod
+    from .runner import run_target
+
+    dataset = _limit(data_mod.load(args.data), args.limit)
+    return dataset, run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
+                               progress=not args.json)
+
+
 def _check_output(path: str) -> pathlib.Path:
     out = pathlib.Path(path)
     if out.is_dir():
@@ -131,15 +141,10 @@ def _print_run(result: dict, model: str, dataset_name: str, target: str) -> None
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from . import data as data_mod
-    from .runner import RUN_TARGETS, run_target, save_trace
+    from .trace import save_trace
 
-    if args.target not in RUN_TARGETS:
-        raise UsageError(f"unknown target {args.target!r}; available: {', '.join(RUN_TARGETS)}")
     trace = _check_output(args.trace) if args.trace else None
-    dataset = _limit(data_mod.load(args.data), args.limit)
-    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
-                         progress=not args.json)
+    dataset, outcome = _run(args)
     result = outcome.result.to_json() | {"early_stop": outcome.early_stop}
     if trace is not None:
         save_trace(trace, outcome)
@@ -270,22 +275,13 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 def _profiled(args: argparse.Namespace):
     """Run ``args.model`` on ``args.target`` and profile the trace; returns (report dict, outcome, names)."""
-    from . import data as data_mod
     from .hardware import load_profile
-    from .mapping import map_network
-    from .profile import build
-    from .runner import run_target
+    from .profile import profile_network
 
-    if args.target not in ("golden", "loihi-sim"):
-        raise UsageError(f"profile needs a spike trace from golden or loihi-sim, not {args.target!r}")
     hw = load_profile(args.profile)
-    dataset = _limit(data_mod.load(args.data), args.limit)
-    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
-                         progress=not args.json)
-    ir = outcome.ir
-    names = [layer.name for layer in ir.chain()]
-    prof = build(outcome.times, names, ir.sizes, ir.T, outcome.early_stop, args.target, hw,
-                 map_network(ir, hw).cores).to_json()
+    dataset, outcome = _run(args)
+    prof = profile_network(outcome.times, outcome.ir, outcome.early_stop, args.target, hw).to_json()
+    names = [layer.name for layer in outcome.ir.chain()]
     report = {"model": str(args.model), "data": dataset.name, "command": " ".join(["ttfs-deploy", *sys.argv[1:]]),
               "run": outcome.result.to_json() | {"early_stop": outcome.early_stop}, "profile": prof,
               "note": outcome.note}
@@ -368,13 +364,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
 
 
 def cmd_trace_record(args: argparse.Namespace) -> int:
-    from . import data as data_mod
-    from .runner import run_target, save_trace
+    from .trace import save_trace
 
     out = _check_output(args.output)
-    dataset = _limit(data_mod.load(args.data), args.limit)
-    outcome = run_target(args.model, args.target, dataset, profile=args.profile, early_stop=args.early_stop,
-                         progress=not args.json)
+    _, outcome = _run(args)
     save_trace(out, outcome)
     summary = {"output": str(out), "target": args.target, "n": outcome.result.n, "early_stop": outcome.early_stop,
                "accuracy": outcome.result.accuracy}
@@ -408,7 +401,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     from . import data as data_mod
     from .backends.golden import early_stop_view
-    from .compiler import compile_network, load_network
+    from .compiler import CALIBRATION_DATA, CALIBRATION_SAMPLES, compile_network, load_network
     from .ir import save_ir
     from .profile import build as build_profile
     from .report import write_report
@@ -421,7 +414,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     val = _limit(data_mod.load("mnist-5k:val"), args.limit)
     lava_set = _limit(val, min(args.lava_limit, len(val.labels)))
-    calibration = _limit(data_mod.load("mnist-5k:train"), 1000)
+    calibration = data_mod.load(CALIBRATION_DATA).head(CALIBRATION_SAMPLES)
     rows = []
 
     def log(message: str) -> None:
@@ -489,11 +482,12 @@ def _early_stop_args(p: argparse.ArgumentParser) -> None:
                        help="simulate all T steps of every sample (default on golden)")
 
 
-def _run_args(p: argparse.ArgumentParser, targets: str, target: str, profile: str, profile_help: str) -> None:
+def _run_args(p: argparse.ArgumentParser, targets: tuple[str, ...], target: str, profile: str,
+              profile_help: str) -> None:
     """The options every command that runs a model shares: target, profile, data, limit, early stop, --json."""
     from .data import DATA_SPECS
 
-    p.add_argument("--target", default=target, help=targets)
+    p.add_argument("--target", default=target, choices=targets, metavar="TARGET", help=" | ".join(targets))
     p.add_argument("--profile", default=profile, help=profile_help)
     p.add_argument("--data", default="mnist-5k:val", help=f"data: {DATA_SPECS}")
     p.add_argument("--limit", type=int, help="only the first N samples")
@@ -505,7 +499,9 @@ ON_THE_FLY = "hardware profile when a .pt is compiled on the fly"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .compiler import CALIBRATION_DATA, CALIBRATION_SAMPLES
     from .data import DATA_SPECS
+    from .runner import RUN_TARGETS
     parser = _Parser(prog="ttfs-deploy", description="Train time-to-first-spike networks and deploy them.")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -545,7 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Run a checkpoint (.pt) or compiled artifact (.ttfs) on a target. "
                                    "--json prints the per-sample schema shared by every target.")
     p.add_argument("model", help="checkpoint (.pt) or compiled artifact (.ttfs)")
-    _run_args(p, "float | golden | loihi-sim | loihi-hw", "float", "loihi2", ON_THE_FLY)
+    _run_args(p, RUN_TARGETS, "float", "loihi2", ON_THE_FLY)
     p.add_argument("--trace", help="write per-layer spike times to this .npz file")
     p.set_defaults(func=cmd_run)
 
@@ -555,9 +551,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", help="checkpoint (.pt)")
     p.add_argument("--target", default="loihi-sim", choices=["golden", "loihi-sim", "loihi-hw"])
     p.add_argument("--profile", default="loihi2", help="hardware profile name or YAML path (see `targets`)")
-    p.add_argument("--calibration", default="mnist-5k:train",
+    p.add_argument("--calibration", default=CALIBRATION_DATA,
                    help="data that choose each layer's clipping level ('none': no clipping)")
-    p.add_argument("--calibration-limit", type=int, default=1000, help="calibration samples used")
+    p.add_argument("--calibration-limit", type=int, default=CALIBRATION_SAMPLES, help="calibration samples used")
     p.add_argument("--data", default="mnist-5k:val",
                    help="validation data on which the float → integer accuracy change is reported ('none' to skip)")
     p.add_argument("--limit", type=int, help="only the first N validation samples")
@@ -571,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_targets)
 
     def profiled_args(p):
-        _run_args(p, "golden | loihi-sim", "golden", "loihi1", "hardware profile for energy figures (see `targets`)")
+        _run_args(p, ("golden", "loihi-sim"), "golden", "loihi1", "hardware profile for energy figures (see `targets`)")
 
     p = sub.add_parser("profile", help="count spikes, synaptic ops and neuron updates; estimate energy",
                        description="Profile a run: per-layer and per-step counts from the spike trace, energy and "
@@ -608,7 +604,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = trace_sub.add_parser("record", help="run a model and store its spike trace (.npz)",
                              description="Run a model on a target and store every layer's spike times.")
     p.add_argument("model", help="checkpoint (.pt) or artifact (.ttfs)")
-    _run_args(p, "golden | loihi-sim | loihi-hw", "golden", "loihi2", ON_THE_FLY)
+    _run_args(p, ("golden", "loihi-sim", "loihi-hw"), "golden", "loihi2", ON_THE_FLY)
     p.add_argument("-o", "--output", required=True, help="trace file to write (.npz)")
     p.set_defaults(func=cmd_trace_record)
     p = trace_sub.add_parser("diff", help="compare two traces: first differing sample, layer and neuron",

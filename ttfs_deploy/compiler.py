@@ -17,10 +17,14 @@ from .ir import IRError, NetworkIR, from_checkpoint_weights, load_ir
 from .mapping import Placement, check
 from .quantize import QuantReport, quantize
 
-__all__ = ["TARGETS", "DEFAULT_PROFILE", "CompileResult", "load_network", "compile_network"]
+__all__ = ["TARGETS", "DEFAULT_PROFILE", "CALIBRATION_DATA", "CALIBRATION_SAMPLES", "CompileResult", "load_network",
+           "compile_network"]
 
 TARGETS = ("golden", "loihi-sim", "loihi-hw")
 DEFAULT_PROFILE = "loihi2"
+# what `compile`, the demo and the pytest plugin choose clipping on by default
+CALIBRATION_DATA = "mnist-5k:train"
+CALIBRATION_SAMPLES = 1000
 
 
 @dataclass(frozen=True)

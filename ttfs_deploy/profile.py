@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from .hardware import HardwareProfile
+from .ir import NetworkIR
 
-__all__ = ["ANN_MAC_PJ", "LayerCounts", "Profile", "count", "energy", "ann_reference", "build"]
+__all__ = ["ANN_MAC_PJ", "LayerCounts", "Profile", "count", "energy", "ann_reference", "build", "profile_network"]
 
 ANN_MAC_PJ = {"fp32": (4.6, "Horowitz, ISSCC 2014 (45 nm): fp32 multiply-add"),
               "int8": (0.23, "Horowitz, ISSCC 2014 (45 nm): int8 multiply-add")}
@@ -132,3 +133,12 @@ def build(times: list[np.ndarray], names: list[str], sizes: list[int], T: int, e
     return Profile(target, profile.name, times[0].shape[0], T, early_stop, window,
                    [LayerCounts(**layer) for layer in layers], terms, total, profile.energy_is_estimate,
                    time_us, cores, ann_reference(sizes))
+
+
+def profile_network(times: list[np.ndarray], ir: NetworkIR, early_stop: bool, target: str,
+                    profile: HardwareProfile) -> Profile:
+    """:func:`build` for a run of ``ir``: layer names, sizes, ``T`` and cores (from the mapper) come from the IR."""
+    from .mapping import map_network
+
+    names = [layer.name for layer in ir.chain()]
+    return build(times, names, ir.sizes, ir.T, early_stop, target, profile, map_network(ir, profile).cores)

@@ -71,12 +71,13 @@ def ttfs_profile(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def ttfs_compile(ttfs_target, ttfs_profile, tmp_path_factory):
     """``ttfs_compile(model_path)`` → path of the compiled artifact (one compile per model per session)."""
-    from .compiler import compile_network, load_network
+    from .compiler import CALIBRATION_DATA, CALIBRATION_SAMPLES, compile_network, load_network
     from .ir import save_ir
 
     cache: dict[str, pathlib.Path] = {}
 
-    def compile_model(model_path, calibration: str | None = "mnist-5k:train", calibration_limit: int = 1000):
+    def compile_model(model_path, calibration: str | None = CALIBRATION_DATA,
+                      calibration_limit: int = CALIBRATION_SAMPLES):
         key = str(pathlib.Path(model_path).resolve())
         if key not in cache:
             from . import data as data_mod
@@ -115,10 +116,7 @@ class GoldenChecks:
 
     def matches(self, outcome, trace_path) -> None:
         """Assert the run equals the stored trace spike for spike (or record it with --ttfs-update-golden)."""
-        import tempfile
-
-        from .runner import save_trace
-        from .trace import diff_traces, load_trace
+        from .trace import diff_traces, load_trace, outcome_trace, save_trace
 
         trace_path = pathlib.Path(trace_path)
         if self.update:
@@ -127,10 +125,7 @@ class GoldenChecks:
             return
         if not trace_path.exists():
             pytest.fail(f"no golden trace at {trace_path}; record one with --ttfs-update-golden")
-        with tempfile.TemporaryDirectory() as tmp:
-            current = pathlib.Path(tmp) / "current.npz"
-            save_trace(current, outcome)
-            diff = diff_traces(load_trace(trace_path), load_trace(current))
+        diff = diff_traces(load_trace(trace_path), outcome_trace(outcome))
         if not diff.equal:
             raise TraceMismatch(f"run differs from golden trace {trace_path}: {diff.message()}")
 
@@ -138,14 +133,10 @@ class GoldenChecks:
         """Assert every limit of a budget file holds for this run (profiled under --ttfs-profile)."""
         from .budget import check_budget, load_budget
         from .hardware import load_profile
-        from .mapping import map_network
-        from .profile import build
+        from .profile import profile_network
 
-        ir = outcome.ir
-        hw = load_profile(self.profile)
-        names = [layer.name for layer in ir.chain()]
-        prof = build(outcome.times, names, ir.sizes, ir.T, outcome.early_stop, outcome.result.target, hw,
-                     map_network(ir, hw).cores).to_json()
+        prof = profile_network(outcome.times, outcome.ir, outcome.early_stop, outcome.result.target,
+                               load_profile(self.profile)).to_json()
         failed = [c for c in check_budget(load_budget(budget_path), outcome.result.to_json(), prof) if not c.passed]
         if failed:
             raise AssertionError("budget not met: " + "; ".join(

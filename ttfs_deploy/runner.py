@@ -7,7 +7,6 @@ directly across targets and feed :func:`ttfs_deploy.metrics.classify`.
 from __future__ import annotations
 
 import importlib
-import os
 import pathlib
 from dataclasses import dataclass
 
@@ -15,12 +14,11 @@ import numpy as np
 from tqdm import tqdm
 
 from .coding import encode_ttfs
-from .fileio import atomic_write
 from .data import Dataset
 from .ir import IRError, NetworkIR
 from .metrics import RunResult, classify
 
-__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate", "save_trace", "prepare_network"]
+__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate", "prepare_network"]
 
 TARGET_HELP = {
     "float": "PyTorch float model (checkpoints only)",
@@ -103,15 +101,3 @@ def _check_inputs(dataset: Dataset, n_inputs: int) -> None:
     if dataset.images.shape[1] != n_inputs:
         raise IRError(f"data {dataset.name} has {dataset.images.shape[1]} pixels per image but the model "
                       f"expects {n_inputs} inputs")
-
-
-def save_trace(path: str | os.PathLike, outcome: Outcome) -> None:
-    """Write per-layer spike times (steps, T = none), labels and predictions to an .npz file, atomically."""
-    path = pathlib.Path(path)
-    arrays = {f"layer_{k}": np.asarray(t, dtype=np.int32) for k, t in enumerate(outcome.times)}
-    arrays["labels"] = np.array([s.label for s in outcome.result.samples], dtype=np.int64)
-    arrays["predictions"] = np.array([s.prediction for s in outcome.result.samples], dtype=np.int64)
-    arrays["T"] = np.array(outcome.result.T)
-    arrays["target"] = np.array(outcome.result.target)
-    arrays["early_stop"] = np.array(outcome.early_stop)
-    atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))

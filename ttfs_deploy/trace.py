@@ -1,19 +1,26 @@
 """Golden spike traces: record a run's per-layer spike times and compare two traces.
 
-A trace is the ``.npz`` that ``ttfs-deploy run --trace`` / ``trace record`` write: ``layer_0`` (input)
+A trace is the ``.npz`` that ``ttfs-deploy run --trace`` / ``trace record`` write (:func:`save_trace`): ``layer_0`` (input)
 ... ``layer_K`` spike times (steps, ``T`` = none), ``labels``, ``predictions``, ``T``, ``target`` and
 ``early_stop``. Traces recorded with and without early stop compare in the early-stop view (spikes
 after each sample's decision step masked), which is what a stopping target can report.
 """
 from __future__ import annotations
 
+import os
 import pathlib
 import zipfile
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-__all__ = ["TraceError", "Trace", "TraceDiff", "load_trace", "diff_traces"]
+from .fileio import atomic_write
+
+if TYPE_CHECKING:
+    from .runner import Outcome
+
+__all__ = ["TraceError", "Trace", "TraceDiff", "outcome_trace", "save_trace", "load_trace", "diff_traces"]
 
 
 class TraceError(ValueError):
@@ -59,6 +66,24 @@ class TraceDiff:
         return (f"first difference: sample {sample}, {name}, neuron {neuron}: spike time {a} vs {b}; "
                 f"{self.samples_differing} of {self.n} samples differ, {self.spikes_differing} spike times, "
                 f"{self.predictions_differing} predictions, {self.decision_steps_differing} decision steps")
+
+
+def outcome_trace(outcome: Outcome) -> Trace:
+    """The trace of a run: its per-layer spike times, labels, predictions and how it ran."""
+    samples = outcome.result.samples
+    return Trace([np.asarray(t, dtype=np.int64) for t in outcome.times],
+                 np.array([s.label for s in samples], dtype=np.int64),
+                 np.array([s.prediction for s in samples], dtype=np.int64),
+                 outcome.result.T, outcome.result.target, outcome.early_stop)
+
+
+def save_trace(path: str | os.PathLike, outcome: Outcome) -> None:
+    """Write a run's trace to an ``.npz`` file (no pickles), atomically."""
+    trace = outcome_trace(outcome)
+    arrays = {f"layer_{k}": t.astype(np.int32) for k, t in enumerate(trace.layers)}
+    arrays.update(labels=trace.labels, predictions=trace.predictions, T=np.array(trace.T),
+                  target=np.array(trace.target), early_stop=np.array(trace.early_stop))
+    atomic_write(path, lambda stream: np.savez_compressed(stream, **arrays))
 
 
 def load_trace(path: str | pathlib.Path) -> Trace:
