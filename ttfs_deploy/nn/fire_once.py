@@ -10,9 +10,10 @@ simulator and on Lava) is a non-leaky IF neuron that fires at most once:
 and ``t_j = T`` (no spike) when the neuron never crosses, or crosses only at ``s = T - 1``. Inputs
 with ``t_i >= T`` never spike and never contribute.
 
-Because V only changes at input spike times, the forward pass needs no loop over time steps: sort
-each sample's input times, take a prefix sum of the sorted weights, and look for the first crossing
-at the last input of each group of equal times. Cost is O(batch * active inputs * outputs).
+Because V only changes at input spike times, no loop over time steps is needed: sort each sample's
+input times, keep a running sum of the weights in that order, and test for a crossing after the last
+input of each group of equal times. The loops over samples and input spikes run compiled
+(:mod:`ttfs_deploy.nn.kernels`, Numba); cost is O(batch * active inputs * outputs).
 
 Backward (S4NN, Kheradpisheh & Masquelier 2020; seed 000 eq. 12-15): ``dt_j/dV_j = -1`` and
 ``dV_j/dw_ji = [t_i < t_j]`` (the input arrived at or before the crossing step), so
@@ -23,6 +24,8 @@ per-layer delta normalisation).
 from __future__ import annotations
 
 import torch
+
+from . import kernels
 
 __all__ = ["NORMS", "FireOnce", "fire_once", "fire_once_times"]
 
@@ -60,29 +63,10 @@ def fire_once_times(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, 
 def _spike_times_sorted(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`fire_once_times` plus the sorted input times and their order (the backward pass reuses them)."""
-    t_in = t_in.long()
-    sorted_t, order = _sorted_active(t_in, T)
-    active = sorted_t < T
-    # padding entries index an all-zero row instead of being masked afterwards: one pass less
-    padded = torch.cat([weight.t(), weight.new_zeros(1, weight.shape[0])])
-    gathered = padded[torch.where(active, order, weight.shape[1])]  # (batch, K, n_out)
-    potential = gathered.cumsum(dim=1)
-    # the potential at step s includes every input with t <= s: test only after the last of a group of
-    # equal times (an MNIST digit has ~150 input spikes at ~70 distinct times), so gather those first
-    k = sorted_t.shape[1]
-    next_t = torch.cat([sorted_t[:, 1:], torch.full_like(sorted_t[:, :1], T)], dim=1)
-    group_end = (next_t != sorted_t) & active
-    n_groups = max(int(group_end.sum(dim=1).max()), 1) if sorted_t.shape[0] else 1
-    ends = torch.where(group_end, torch.arange(k, device=t_in.device), k).sort(dim=1).values[:, :n_groups]
-    valid = ends < k
-    ends = ends.clamp(max=k - 1)
-    at_ends = potential.gather(1, ends.unsqueeze(-1).expand(-1, -1, potential.shape[2]))  # (batch, G, n_out)
-    crossed = (at_ends > threshold) & valid.unsqueeze(-1)
-    # max over a bool dim gives (any, index of the first True): one pass instead of any() + argmax()
-    has_crossed, first = crossed.max(dim=1)
-    t_cross = sorted_t.gather(1, ends.gather(1, first))
-    t_out = torch.where(has_crossed, (t_cross + 1).clamp(max=T), torch.full_like(t_cross, T))
-    return t_out, sorted_t, order
+    sorted_t, order = _sorted_active(t_in.long(), T)
+    t_out = kernels.spike_times(sorted_t.cpu().numpy(), order.cpu().numpy(), weight.detach().cpu().numpy(),
+                                threshold, T)
+    return torch.from_numpy(t_out).to(t_in.device), sorted_t, order
 
 
 def _normalise(grad: torch.Tensor, norm: str) -> torch.Tensor:
@@ -111,19 +95,20 @@ class FireOnce(torch.autograd.Function):
     def backward(ctx, grad_out):  # noqa: D102
         t_in, weight, t_out, sorted_t, order = ctx.saved_tensors
         grad_out = _normalise(grad_out, ctx.norm)
-        # inputs strictly before t_out form a prefix of the sorted row: its length per output neuron
-        n_before = torch.searchsorted(sorted_t.contiguous(), t_out.contiguous(), side="left")  # (batch, n_out)
-        position = torch.arange(sorted_t.shape[1], device=t_in.device).view(1, -1, 1)
-        contributed = position < n_before.unsqueeze(1)  # (batch, K, n_out)
-        weighted_err = torch.where(contributed, grad_out.unsqueeze(1), 0.0)
-        n_in = weight.shape[1]
-        grad_weight_t = torch.zeros(n_in, weight.shape[0], dtype=weight.dtype, device=weight.device)
-        grad_weight_t.index_add_(0, order.reshape(-1), weighted_err.reshape(-1, weight.shape[0]))
+        grad_weight = torch.from_numpy(kernels.weight_grad(
+            sorted_t.cpu().numpy(), order.cpu().numpy(), t_out.cpu().numpy(), grad_out.detach().cpu().numpy(),
+            weight.shape[1])).to(weight.device)
         grad_in = None
         if ctx.needs_input_grad[0]:
+            # dL/dt_i = sum_j dL/dt_j * w_ji * [t_i < t_j]; inputs strictly before t_out are a prefix
+            # of the sorted row. Only layers after the first need it (784-400-10: the 400 -> 10 layer,
+            # where this (batch, K, 10) tensor is small).
+            n_before = torch.searchsorted(sorted_t.contiguous(), t_out.contiguous(), side="left")
+            position = torch.arange(sorted_t.shape[1], device=t_in.device).view(1, -1, 1)
+            weighted_err = torch.where(position < n_before.unsqueeze(1), grad_out.unsqueeze(1), 0.0)
             per_input = (weighted_err * weight.t()[order]).sum(dim=-1)  # (batch, K)
             grad_in = torch.zeros_like(t_in, dtype=weight.dtype).scatter_add_(1, order, per_input)
-        return grad_in, -grad_weight_t.t(), None, None, None
+        return grad_in, -grad_weight, None, None, None
 
 
 def fire_once(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int, norm: str = "l2") -> torch.Tensor:

@@ -1,0 +1,93 @@
+"""Compiled inner loops of the fire-once layer (Numba; NumPy arrays in, no torch).
+
+Both loops walk each sample's input spikes in time order (``sorted_t``/``order`` from a stable sort,
+silent inputs last with time ``T``) and touch one weight row per input spike, so their cost is
+O(batch * active inputs * outputs) with the row in cache. The batched tensor version this replaced
+materialised a (batch, active inputs, outputs) tensor several times per step and was memory-bound
+(docs/benchmarks.md).
+
+Sums follow the same order, in the same precision, as ``torch.cumsum`` (float64 accumulator,
+rounded to the weight dtype) and ``index_add_`` (sample-major, then input order), so spike times and
+weight gradients are bit-for-bit what the tensor version computed: the shipped models' training
+commands reproduce them exactly.
+"""
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+__all__ = ["spike_times", "weight_grad"]
+
+
+@njit(cache=True, nogil=True)
+def _spike_times(sorted_t, order, weight_t, threshold, T, accumulator, potential, t_out):  # pragma: no cover - compiled
+    n_samples, n_slots = sorted_t.shape
+    n_out = weight_t.shape[1]
+    for b in range(n_samples):
+        accumulator[:] = 0
+        t_out[b, :] = T
+        k = 0
+        while k < n_slots and sorted_t[b, k] < T:
+            t = sorted_t[b, k]
+            # V only changes at input times: add the whole group of equal times, then test once
+            while k < n_slots and sorted_t[b, k] == t:
+                row = weight_t[order[b, k]]
+                for j in range(n_out):
+                    accumulator[j] += row[j]
+                k += 1
+            fire = min(t + 1, T)  # one step of synaptic delay; a crossing at T - 1 means no spike
+            for j in range(n_out):
+                potential[j] = accumulator[j]
+                if t_out[b, j] == T and potential[j] > threshold:
+                    t_out[b, j] = fire
+
+
+def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, threshold: float, T: int) -> np.ndarray:
+    """Spike times (steps, ``T`` = none) of a fire-once IF layer.
+
+    Parameters
+    ----------
+    sorted_t, order : (batch, K) int64, each sample's input times sorted (stable) and the input index
+        of each; entries with time ``>= T`` are silent and must come last
+    weight : (n_out, n_in) float or integer weights
+    threshold : firing threshold; a neuron fires when its potential is strictly greater
+    T : simulation length (steps)
+
+    Returns
+    -------
+    (batch, n_out) int64 spike times in ``1..T``.
+    """
+    floating = np.issubdtype(weight.dtype, np.floating)
+    compare = weight.dtype if floating else np.dtype(np.float64)
+    accumulator = np.zeros(weight.shape[0], np.float64 if floating else np.int64)
+    potential = np.zeros(weight.shape[0], compare)
+    t_out = np.empty((sorted_t.shape[0], weight.shape[0]), np.int64)
+    _spike_times(np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64),
+                 np.ascontiguousarray(weight.T), compare.type(threshold), np.int64(T), accumulator, potential, t_out)
+    return t_out
+
+
+@njit(cache=True, nogil=True)
+def _weight_grad(sorted_t, order, t_out, grad_out, grad_t):  # pragma: no cover - compiled
+    n_samples, n_slots = sorted_t.shape
+    n_out = grad_t.shape[1]
+    for b in range(n_samples):
+        for k in range(n_slots):
+            t = sorted_t[b, k]
+            row = grad_t[order[b, k]]
+            for j in range(n_out):
+                if t < t_out[b, j]:  # dV_j/dw_ji = [t_i < t_j]
+                    row[j] += grad_out[b, j]
+
+
+def weight_grad(sorted_t: np.ndarray, order: np.ndarray, t_out: np.ndarray, grad_out: np.ndarray, n_in: int
+                ) -> np.ndarray:
+    """``G[j, i] = sum_b grad_out[b, j] * [t_in[b, i] < t_out[b, j]]`` for the inputs in ``sorted_t``/``order``.
+
+    ``grad_out`` (batch, n_out) is the (already normalised) error per output spike time; the result has
+    its dtype and shape (n_out, n_in). Silent inputs (time ``>= T``) contribute nothing because ``t_out <= T``.
+    """
+    grad_t = np.zeros((n_in, grad_out.shape[1]), grad_out.dtype)
+    _weight_grad(np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64),
+                 np.ascontiguousarray(t_out, np.int64), np.ascontiguousarray(grad_out), grad_t)
+    return grad_t.T
