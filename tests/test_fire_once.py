@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttfs_deploy import reference as ref
+from ttfs_deploy.nn import kernels
 from ttfs_deploy.nn.fire_once import fire_once, fire_once_times
 
 
@@ -118,3 +119,70 @@ def test_stepwise_reference_matches_vectorised_reference(case):
 def test_empty_batch_and_silent_inputs():
     assert fire_once_times(torch.zeros(0, 5, dtype=torch.long), torch.ones(3, 5), 1.0, 8).shape == (0, 3)
     assert torch.equal(fire_once_times(torch.full((2, 5), 8), torch.ones(3, 5), 1.0, 8), torch.full((2, 3), 8))
+
+
+@st.composite
+def float32_layers(draw):
+    """Random float32 layer whose potentials often land near the threshold (rounding decides)."""
+    T = draw(st.integers(2, 30))
+    n_in, n_out, batch = draw(st.integers(1, 120)), draw(st.integers(1, 12)), draw(st.integers(1, 5))
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    weight = rng.normal(0.1, 0.7, size=(n_out, n_in)).astype(np.float32)
+    t_in = rng.integers(0, T + 3, size=(batch, n_in))  # > T: silent too
+    threshold = float(np.float32(draw(st.floats(0.0, 3.0))))
+    return t_in, weight, threshold, T
+
+
+def _float32_potentials(t_in, weight, T):
+    """Per sample: live sorted times and V after each input, summed in float64 and rounded to float32."""
+    order = np.argsort(t_in, axis=1, kind="stable")
+    sorted_t = np.take_along_axis(t_in, order, axis=1)
+    rows = []
+    for b in range(len(t_in)):
+        live = sorted_t[b] < T
+        rows.append((sorted_t[b][live], np.cumsum(weight.T[order[b][live]].astype(np.float64), axis=0).astype(np.float32)))
+    return sorted_t, order, rows
+
+
+@settings(max_examples=200, deadline=None)
+@given(float32_layers(), st.integers(0, 2**32 - 1))
+def test_kernel_rounds_like_a_float64_prefix_sum_cast_to_float32(case, pick):
+    """The documented rounding rule (what torch.cumsum did, so shipped models reproduce bit for bit)."""
+    t_in, weight, threshold, T = case
+    sorted_t, order, rows = _float32_potentials(t_in, weight, T)
+    # a threshold one float32 step below a new highest potential (at the end of a group of equal
+    # times): the neuron crosses exactly there, and only if V was rounded as documented
+    records = []
+    for times, v in rows:
+        ends = np.flatnonzero(np.append(times[1:] != times[:-1], True)) if len(times) else []
+        for j in range(weight.shape[0]):
+            best = -np.inf
+            for k in ends:
+                if v[k, j] > best:
+                    best = v[k, j]
+                    records.append(best)
+    if records:
+        threshold = float(np.nextafter(np.float32(records[pick % len(records)]), np.float32(-np.inf)))
+    got = kernels.spike_times(sorted_t, order, weight, threshold, T)
+    for b, (times, v) in enumerate(rows):
+        for j in range(weight.shape[0]):
+            expected = T
+            for k, t in enumerate(times):  # tested after the last input of each time
+                if (k + 1 == len(times) or times[k + 1] != t) and v[k, j] > np.float32(threshold):
+                    expected = min(t + 1, T)
+                    break
+            assert got[b, j] == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(float32_layers(), st.integers(0, 2**32 - 1))
+def test_weight_gradient_kernel_matches_the_dense_formula(case, seed):
+    t_in, weight, threshold, T = case
+    rng = np.random.default_rng(seed)
+    order = np.argsort(t_in, axis=1, kind="stable")
+    sorted_t = np.take_along_axis(t_in, order, axis=1)
+    t_out = rng.integers(1, T + 1, size=(len(t_in), weight.shape[0]))
+    grad_out = rng.normal(size=t_out.shape)
+    got = kernels.weight_grad(sorted_t, order, t_out, grad_out, weight.shape[1])
+    expected = np.einsum("bj,bji->ji", grad_out, t_in[:, None, :] < t_out[:, :, None])
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
