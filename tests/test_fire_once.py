@@ -186,3 +186,16 @@ def test_weight_gradient_kernel_matches_the_dense_formula(case, seed):
     got = kernels.weight_grad(sorted_t, order, t_out, grad_out, weight.shape[1])
     expected = np.einsum("bj,bji->ji", grad_out, t_in[:, None, :] < t_out[:, :, None])
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 30), st.integers(0, 6), st.integers(1, 50), st.integers(0, 2**32 - 1))
+def test_sort_by_time_is_a_stable_sort_cut_to_the_spiking_inputs(T, batch, n_in, seed):
+    t_in = np.random.default_rng(seed).integers(0, T + 4, size=(batch, n_in))
+    sorted_t, order = kernels.sort_by_time(t_in, T)
+    k = max(int((t_in < T).sum(axis=1).max()), 1) if batch else 1
+    expected_order = np.argsort(t_in, axis=1, kind="stable")[:, :k]
+    expected_t = np.minimum(np.take_along_axis(t_in, expected_order, axis=1), T)
+    np.testing.assert_array_equal(sorted_t, expected_t)
+    live = expected_t < T  # which silent input pads a row does not matter
+    np.testing.assert_array_equal(order[live], expected_order[live])

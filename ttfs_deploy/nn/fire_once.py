@@ -32,17 +32,6 @@ __all__ = ["NORMS", "FireOnce", "fire_once", "fire_once_times"]
 NORMS = ("l1", "l2", "none")
 
 
-def _sorted_active(t_in: torch.Tensor, T: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sort each sample's input times and keep only the columns that hold a real spike somewhere.
-
-    Returns ``(sorted_t, order)``, both (batch, K) with K = most spikes in any sample (at least 1);
-    padding entries have time ``T``.
-    """
-    sorted_t, order = torch.sort(t_in, dim=1, stable=True)
-    k = max(int((sorted_t < T).sum(dim=1).max()), 1) if t_in.shape[0] else 1
-    return sorted_t[:, :k], order[:, :k]
-
-
 def fire_once_times(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int) -> torch.Tensor:
     """Spike times of a fire-once IF layer (no autograd).
 
@@ -63,10 +52,10 @@ def fire_once_times(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, 
 def _spike_times_sorted(t_in: torch.Tensor, weight: torch.Tensor, threshold: float, T: int
                         ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """:func:`fire_once_times` plus the sorted input times and their order (the backward pass reuses them)."""
-    sorted_t, order = _sorted_active(t_in.long(), T)
-    t_out = kernels.spike_times(sorted_t.cpu().numpy(), order.cpu().numpy(), weight.detach().cpu().numpy(),
-                                threshold, T)
-    return torch.from_numpy(t_out).to(t_in.device), sorted_t, order
+    sorted_t, order = kernels.sort_by_time(t_in.detach().cpu().numpy(), T)
+    t_out = kernels.spike_times(sorted_t, order, weight.detach().cpu().numpy(), threshold, T)
+    device = t_in.device
+    return torch.from_numpy(t_out).to(device), torch.from_numpy(sorted_t).to(device), torch.from_numpy(order).to(device)
 
 
 def _normalise(grad: torch.Tensor, norm: str) -> torch.Tensor:

@@ -16,7 +16,40 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-__all__ = ["spike_times", "weight_grad"]
+__all__ = ["sort_by_time", "spike_times", "weight_grad"]
+
+
+@njit(cache=True, nogil=True)
+def _sort_by_time(t_in, T, sorted_t, order):  # pragma: no cover - compiled
+    n_samples, n_in = t_in.shape
+    start = np.empty(T + 1, np.int64)
+    for b in range(n_samples):
+        start[:] = 0
+        for i in range(n_in):  # counting sort: times are small integers; silent inputs share slot T
+            start[min(max(t_in[b, i], 0), T)] += 1
+        total = 0
+        for t in range(T + 1):
+            total, start[t] = total + start[t], total
+        for i in range(n_in):
+            t = min(max(t_in[b, i], 0), T)
+            if start[t] < sorted_t.shape[1]:
+                sorted_t[b, start[t]] = t
+                order[b, start[t]] = i
+            start[t] += 1
+
+
+def sort_by_time(t_in: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each sample's input times in stable time order, cut to the inputs that can spike.
+
+    Returns ``(sorted_t, order)``, both (batch, K) int64 with K = most spikes (time ``< T``) in any
+    sample, at least 1; ``order`` holds input indices, and padding entries have time ``T`` (times
+    above ``T`` become ``T``, below 0 become 0).
+    """
+    t_in = np.ascontiguousarray(t_in, np.int64)
+    k = max(int((t_in < T).sum(axis=1).max()), 1) if len(t_in) else 1
+    sorted_t, order = np.empty((len(t_in), k), np.int64), np.empty((len(t_in), k), np.int64)
+    _sort_by_time(t_in, np.int64(T), sorted_t, order)
+    return sorted_t, order
 
 
 @njit(cache=True, nogil=True)
