@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttfs_deploy import reference as ref
-from ttfs_deploy.nn import kernels
+from ttfs_deploy import kernels
 from ttfs_deploy.nn.fire_once import fire_once, fire_once_times
 
 

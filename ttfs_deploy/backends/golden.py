@@ -32,32 +32,26 @@ Early stop (:func:`early_stop_view`): a sample's decision step is its first outp
 (``T`` if none). Hardware that stops there never sees later spikes, so the early-stop view reports
 every spike after the decision step, in every layer including the input, as ``T``.
 
-Speed: per layer, inputs are sorted per sample, weights gathered in that order and prefix-summed;
-only the last input of each group of equal times is tested (as in fire_once.py). Saturation is
-handled exactly: where the unsaturated potential provably or actually stays inside the register, it
-equals the saturated one; the (sample, neuron) pairs that leave it are recomputed with a loop over
-their distinct input times (vectorised over the pairs).
+Speed: spike times come from the compiled loops in :mod:`ttfs_deploy.kernels` (the same code that
+training uses): per sample, inputs are counting-sorted by time and walked once, one weight row per
+input spike; saturation is applied per step as above.
 """
 from __future__ import annotations
 
 import os
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 
 import numpy as np
 
+from .. import kernels
 from ..coding import encode_ttfs
 from ..ir import IRError, NetworkIR
 from ..metrics import RunResult, classify
 
 __all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
 
-_CHUNK_ELEMENTS = 1 << 18  # gathered weights per chunk (samples x inputs x neurons): stays in cache
-_WORKERS = min(4, os.cpu_count() or 1)
-
-
-def _shift(x: np.ndarray, exponent: int) -> np.ndarray:
-    return np.left_shift(x, exponent) if exponent >= 0 else np.right_shift(x, -exponent)
+_WORKERS = min(2, os.cpu_count() or 1)
+_MIN_SAMPLES_PER_WORKER = 64
 
 
 def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
@@ -71,18 +65,6 @@ def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
     if t.size and t.min() < 0:
         raise ValueError(f"t_in must hold spike times >= 0, got {t.min()}")
     return np.minimum(t, T)
-
-
-def _chunk_end(sorted_counts: np.ndarray, start: int, budget: int) -> int:
-    """Largest ``stop > start`` with ``(stop - start) * sorted_counts[stop - 1] <= budget`` (at least one row)."""
-    low, high = start + 1, len(sorted_counts)
-    while low < high:
-        mid = (low + high + 1) // 2
-        if (mid - start) * int(sorted_counts[mid - 1]) <= budget:
-            low = mid
-        else:
-            high = mid - 1
-    return low
 
 
 def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
@@ -110,111 +92,21 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
         ``(n, n_out)`` int64 spike times in ``1..T`` (``T`` = no spike).
     """
     t_in = np.minimum(np.asarray(t_in, dtype=np.int64), T)
-    n, n_in = t_in.shape
-    n_out = weight.shape[0]
-    out = np.full((n, n_out), T, dtype=np.int64)
-    if n == 0:
-        return out
-    quantized = exponent is not None
-    if quantized:
-        magnitude = int(np.abs(weight.astype(np.int64)).sum(axis=1).max())
-        dtype = np.int32 if magnitude < 2**31 else np.int64
-        if membrane_bits is None:
-            high, low, may_saturate = None, None, False
-            reach = magnitude << exponent if exponent >= 0 else magnitude >> -exponent
-        else:
-            high, low = (1 << (membrane_bits - 1)) - 1, -(1 << (membrane_bits - 1))
-            reach = magnitude << exponent if exponent >= 0 else (magnitude >> -exponent) + min(T, n_in)
-            may_saturate = reach > high
-        # per-step sums and their running totals (before saturation) stay below `reach`
-        work = np.int32 if max(magnitude, reach) < 2**31 else np.int64
-    else:
-        dtype, work, may_saturate, low, high = np.float64, np.float64, False, None, None
-    padded = np.zeros((n_in + 1, n_out), dtype=dtype)  # last row: the zero weight of "no input"
-    padded[:n_in] = weight.T
-    horizon = T - 1  # inputs at T-1 or later can only cause a crossing at T-1, i.e. no spike
-    order = np.argsort(t_in, axis=1, kind="stable")
-    sorted_t = np.take_along_axis(t_in, order, axis=1)
-    counts = (sorted_t < horizon).sum(axis=1)
-    rows_by_count = np.argsort(counts, kind="stable")  # chunks of similar length waste little padding
-    start = int(np.searchsorted(counts[rows_by_count], 1))  # rows without inputs never spike
-    sorted_counts = counts[rows_by_count]
-    chunks = []
-    while start < n:
-        stop = _chunk_end(sorted_counts, start, max(1, _CHUNK_ELEMENTS // n_out))
-        chunks.append((rows_by_count[start:stop], int(sorted_counts[stop - 1])))
-        start = stop
-    arith = _Arithmetic(dtype, work, exponent, may_saturate, low, high)
+    # float networks compute in float64 whatever the stored dtype (the float model's figures are float64's)
+    weight = np.asarray(weight, np.float64) if exponent is None else np.asarray(weight)
 
-    def run_chunk(chunk: tuple[np.ndarray, int]) -> None:
-        rows, k = chunk
-        out[rows] = _chunk_times(sorted_t[rows, :k], order[rows, :k], padded, threshold, T, arith)
+    def times_of(rows: np.ndarray) -> np.ndarray:
+        sorted_t, order = kernels.sort_by_time(rows, T)
+        return kernels.spike_times(sorted_t, order, weight, threshold, T, exponent, membrane_bits)
 
-    # NumPy releases the GIL in cumsum/argmax on large arrays, so threads use every core; chunks
-    # write disjoint rows, so the result does not depend on scheduling
-    if len(chunks) > 1 and _WORKERS > 1:
-        with ThreadPoolExecutor(_WORKERS) as pool:
-            list(pool.map(run_chunk, chunks))
-    else:
-        for chunk in chunks:
-            run_chunk(chunk)
-    return out
+    # the kernels release the GIL: split the samples over threads (rows are independent, so the
+    # result does not depend on scheduling)
+    workers = min(_WORKERS, len(t_in) // _MIN_SAMPLES_PER_WORKER)
+    if workers < 2:
+        return times_of(t_in)
+    with ThreadPoolExecutor(workers) as pool:
+        return np.concatenate(list(pool.map(times_of, np.array_split(t_in, workers))))
 
-
-@dataclass(frozen=True)
-class _Arithmetic:
-    """How a layer's potentials are computed: gather dtype, working dtype, exponent, saturation bounds."""
-
-    dtype: type
-    work: type
-    exponent: int | None
-    may_saturate: bool
-    low: int | None
-    high: int | None
-
-
-def _chunk_times(st: np.ndarray, od: np.ndarray, padded: np.ndarray, threshold: float, T: int,
-                 arith: _Arithmetic) -> np.ndarray:
-    """Spike times of one chunk of samples: ``st``/``od`` are their sorted input times and order."""
-    n_in, horizon = padded.shape[0] - 1, T - 1
-    c, k = st.shape
-    active = st < horizon
-    prefix = np.cumsum(padded[np.where(active, od, n_in)], axis=1, dtype=arith.dtype)  # (c, k, n_out)
-    following = np.concatenate([st[:, 1:], np.full((c, 1), horizon)], axis=1)
-    group_end = (following != st) & active
-    n_groups = int(group_end.sum(axis=1).max())
-    positions = np.sort(np.where(group_end, np.arange(k), k), axis=1)[:, :n_groups]
-    valid = positions < k
-    positions = np.minimum(positions, k - 1)
-    potential = prefix[np.arange(c)[:, None], positions]  # (c, groups, n_out): V at group ends
-    end_t = np.take_along_axis(st, positions, axis=1)
-    if arith.exponent is not None and (arith.exponent != 0 or arith.may_saturate):
-        step_input = _shift(np.diff(potential.astype(arith.work), axis=1, prepend=0), arith.exponent)
-        potential = np.cumsum(step_input, axis=1, dtype=arith.work)
-        if arith.may_saturate:
-            potential = _saturate(potential, step_input, valid, arith.low, arith.high)
-    crossed = (potential > threshold) & valid[:, :, None]
-    first = crossed.argmax(axis=1)  # (c, n_out); 0 also when nothing crossed
-    has_crossed = np.take_along_axis(crossed, first[:, None, :], axis=1)[:, 0, :]
-    t_cross = np.take_along_axis(end_t, first, axis=1)
-    return np.where(has_crossed, t_cross + 1, T)
-
-
-def _saturate(potential: np.ndarray, step_input: np.ndarray, valid: np.ndarray, low: int, high: int) -> np.ndarray:
-    """Recompute, step by step with clipping, the (sample, neuron) pairs whose potential leaves the register."""
-    outside = ((potential > high) | (potential < low)) & valid[:, :, None]
-    pair_rows, pair_cols = np.nonzero(outside.any(axis=1))
-    if not pair_rows.size:
-        return potential
-    steps = step_input[pair_rows, :, pair_cols]  # (pairs, groups)
-    v = np.zeros(len(pair_rows), dtype=np.int64)
-    clipped = np.empty(steps.shape, dtype=np.int64)
-    for g in range(steps.shape[1]):
-        v = np.clip(v + steps[:, g], low, high)
-        clipped[:, g] = v
-    potential = potential.astype(np.int64)
-    potential[pair_rows, :, pair_cols] = clipped
-    return potential
 
 def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
     """Early-stop view: per sample, spikes later than its first output spike become ``T``.

@@ -13,7 +13,7 @@ with ``t_i >= T`` never spike and never contribute.
 Because V only changes at input spike times, no loop over time steps is needed: sort each sample's
 input times, keep a running sum of the weights in that order, and test for a crossing after the last
 input of each group of equal times. The loops over samples and input spikes run compiled
-(:mod:`ttfs_deploy.nn.kernels`, Numba); cost is O(batch * active inputs * outputs).
+(:mod:`ttfs_deploy.kernels`, Numba); cost is O(batch * active inputs * outputs).
 
 Backward (S4NN, Kheradpisheh & Masquelier 2020; seed 000 eq. 12-15): ``dt_j/dV_j = -1`` and
 ``dV_j/dw_ji = [t_i < t_j]`` (the input arrived at or before the crossing step), so
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import torch
 
-from . import kernels
+from .. import kernels
 
 __all__ = ["NORMS", "FireOnce", "fire_once", "fire_once_times"]
 

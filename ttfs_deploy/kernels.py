@@ -1,15 +1,18 @@
 """Compiled inner loops of the fire-once layer (Numba; NumPy arrays in, no torch).
 
-Both loops walk each sample's input spikes in time order (``sorted_t``/``order`` from a stable sort,
-silent inputs last with time ``T``) and touch one weight row per input spike, so their cost is
-O(batch * active inputs * outputs) with the row in cache. The batched tensor version this replaced
-materialised a (batch, active inputs, outputs) tensor several times per step and was memory-bound
-(docs/benchmarks.md).
+One place computes fire-once spike times for both training (:mod:`ttfs_deploy.nn.fire_once`, float
+weights) and the golden simulator (:mod:`ttfs_deploy.backends.golden`, float or integer arithmetic).
+The loops walk each sample's input spikes in time order (``sorted_t``/``order`` from
+:func:`sort_by_time`, silent inputs last with time ``T``) and touch one weight row per input spike,
+so their cost is O(batch * active inputs * outputs) with the row in cache. The tensor version they
+replaced materialised a (batch, active inputs, outputs) tensor several times per step and was
+memory-bound (docs/benchmarks.md).
 
-Sums follow the same order, in the same precision, as ``torch.cumsum`` (float64 accumulator,
+Float sums follow the same order, in the same precision, as ``torch.cumsum`` (float64 running sum,
 rounded to the weight dtype) and ``index_add_`` (sample-major, then input order), so spike times and
 weight gradients are bit-for-bit what the tensor version computed: the shipped models' training
-commands reproduce them exactly.
+commands reproduce them exactly. Integer sums are Loihi's: each step's input is summed, shifted by
+the weight exponent, and added to a saturating membrane register (see the golden module).
 """
 from __future__ import annotations
 
@@ -53,7 +56,7 @@ def sort_by_time(t_in: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
-def _spike_times(sorted_t, order, weight_t, threshold, T, accumulator, potential, t_out):  # pragma: no cover - compiled
+def _float_times(sorted_t, order, weight_t, threshold, T, accumulator, potential, t_out):  # pragma: no cover - compiled
     n_samples, n_slots = sorted_t.shape
     n_out = weight_t.shape[1]
     for b in range(n_samples):
@@ -75,28 +78,68 @@ def _spike_times(sorted_t, order, weight_t, threshold, T, accumulator, potential
                     t_out[b, j] = fire
 
 
-def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, threshold: float, T: int) -> np.ndarray:
+@njit(cache=True, nogil=True)
+def _integer_times(sorted_t, order, weight_t, threshold, T, exponent, low, high, step, potential, t_out
+                   ):  # pragma: no cover - compiled
+    n_samples, n_slots = sorted_t.shape
+    n_out = weight_t.shape[1]
+    for b in range(n_samples):
+        potential[:] = 0
+        t_out[b, :] = T
+        k = 0
+        # inputs at T - 1 or later could only cause a crossing at T - 1, which is no spike
+        while k < n_slots and sorted_t[b, k] < T - 1:
+            t = sorted_t[b, k]
+            step[:] = 0
+            while k < n_slots and sorted_t[b, k] == t:
+                row = weight_t[order[b, k]]
+                for j in range(n_out):
+                    step[j] += row[j]
+                k += 1
+            for j in range(n_out):
+                # Loihi's Dense: the step's summed mantissas, shifted (flooring for e < 0), into a
+                # saturating register; saturation is per step, so the order within a step is free
+                drive = step[j] << exponent if exponent >= 0 else step[j] >> -exponent
+                v = min(max(potential[j] + drive, low), high)
+                potential[j] = v
+                if t_out[b, j] == T and v > threshold:
+                    t_out[b, j] = t + 1
+
+
+def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, threshold: float, T: int,
+                exponent: int | None = None, membrane_bits: int | None = None) -> np.ndarray:
     """Spike times (steps, ``T`` = none) of a fire-once IF layer.
 
     Parameters
     ----------
     sorted_t, order : (batch, K) int64, each sample's input times sorted (stable) and the input index
-        of each; entries with time ``>= T`` are silent and must come last
-    weight : (n_out, n_in) float or integer weights
+        of each (:func:`sort_by_time`); entries with time ``>= T`` are silent and must come last
+    weight : (n_out, n_in) float weights, or integer mantissas when ``exponent`` is given
     threshold : firing threshold; a neuron fires when its potential is strictly greater
     T : simulation length (steps)
+    exponent : ``None`` for float arithmetic (float64 running sum, rounded to the weight dtype);
+        else the layer's weight exponent: integer arithmetic, ``V += shift(step sum, exponent)``
+    membrane_bits : signed width of the saturating membrane register (integer arithmetic only;
+        ``None`` = no saturation)
 
     Returns
     -------
     (batch, n_out) int64 spike times in ``1..T``.
     """
+    sorted_t, order = np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64)
+    t_out = np.empty((sorted_t.shape[0], weight.shape[0]), np.int64)
+    if exponent is not None:
+        limit = np.int64(1) << 62 if membrane_bits is None else np.int64(1) << (membrane_bits - 1)
+        _integer_times(sorted_t, order, np.ascontiguousarray(weight.T, np.int64), np.float64(threshold),
+                       np.int64(T), np.int64(exponent), -limit, limit - 1, np.zeros(weight.shape[0], np.int64),
+                       np.zeros(weight.shape[0], np.int64), t_out)
+        return t_out
     floating = np.issubdtype(weight.dtype, np.floating)
     compare = weight.dtype if floating else np.dtype(np.float64)
     accumulator = np.zeros(weight.shape[0], np.float64 if floating else np.int64)
     potential = np.zeros(weight.shape[0], compare)
-    t_out = np.empty((sorted_t.shape[0], weight.shape[0]), np.int64)
-    _spike_times(np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64),
-                 np.ascontiguousarray(weight.T), compare.type(threshold), np.int64(T), accumulator, potential, t_out)
+    _float_times(sorted_t, order, np.ascontiguousarray(weight.T), compare.type(threshold), np.int64(T),
+                 accumulator, potential, t_out)
     return t_out
 
 
