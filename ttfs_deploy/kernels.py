@@ -56,24 +56,32 @@ def sort_by_time(t_in: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 @njit(cache=True, nogil=True)
+def _add_group(sorted_t, order, weight_t, b, k, into):  # pragma: no cover - compiled
+    """Add the weight rows of sample ``b``'s inputs spiking at time ``sorted_t[b, k]`` into ``into``.
+
+    Returns the slot after that group: V only changes at input times, so a crossing is tested once
+    per group of equal times.
+    """
+    t = sorted_t[b, k]
+    while k < sorted_t.shape[1] and sorted_t[b, k] == t:
+        row = weight_t[order[b, k]]
+        for j in range(into.shape[0]):
+            into[j] += row[j]
+        k += 1
+    return k
+
+
+@njit(cache=True, nogil=True)
 def _float_times(sorted_t, order, weight_t, threshold, T, accumulator, potential, t_out):  # pragma: no cover - compiled
-    n_samples, n_slots = sorted_t.shape
-    n_out = weight_t.shape[1]
-    for b in range(n_samples):
+    for b in range(sorted_t.shape[0]):
         accumulator[:] = 0
         t_out[b, :] = T
         k = 0
-        while k < n_slots and sorted_t[b, k] < T:
-            t = sorted_t[b, k]
-            # V only changes at input times: add the whole group of equal times, then test once
-            while k < n_slots and sorted_t[b, k] == t:
-                row = weight_t[order[b, k]]
-                for j in range(n_out):
-                    accumulator[j] += row[j]
-                k += 1
-            fire = min(t + 1, T)  # one step of synaptic delay; a crossing at T - 1 means no spike
-            for j in range(n_out):
-                potential[j] = accumulator[j]
+        while k < sorted_t.shape[1] and sorted_t[b, k] < T:
+            fire = min(sorted_t[b, k] + 1, T)  # one step of synaptic delay; a crossing at T - 1 is no spike
+            k = _add_group(sorted_t, order, weight_t, b, k, accumulator)
+            for j in range(t_out.shape[1]):
+                potential[j] = accumulator[j]  # rounded to the weight dtype, as torch.cumsum stores it
                 if t_out[b, j] == T and potential[j] > threshold:
                     t_out[b, j] = fire
 
@@ -81,29 +89,22 @@ def _float_times(sorted_t, order, weight_t, threshold, T, accumulator, potential
 @njit(cache=True, nogil=True)
 def _integer_times(sorted_t, order, weight_t, threshold, T, exponent, low, high, step, potential, t_out
                    ):  # pragma: no cover - compiled
-    n_samples, n_slots = sorted_t.shape
-    n_out = weight_t.shape[1]
-    for b in range(n_samples):
+    for b in range(sorted_t.shape[0]):
         potential[:] = 0
         t_out[b, :] = T
         k = 0
         # inputs at T - 1 or later could only cause a crossing at T - 1, which is no spike
-        while k < n_slots and sorted_t[b, k] < T - 1:
-            t = sorted_t[b, k]
+        while k < sorted_t.shape[1] and sorted_t[b, k] < T - 1:
+            fire = sorted_t[b, k] + 1
             step[:] = 0
-            while k < n_slots and sorted_t[b, k] == t:
-                row = weight_t[order[b, k]]
-                for j in range(n_out):
-                    step[j] += row[j]
-                k += 1
-            for j in range(n_out):
+            k = _add_group(sorted_t, order, weight_t, b, k, step)
+            for j in range(t_out.shape[1]):
                 # Loihi's Dense: the step's summed mantissas, shifted (flooring for e < 0), into a
                 # saturating register; saturation is per step, so the order within a step is free
                 drive = step[j] << exponent if exponent >= 0 else step[j] >> -exponent
-                v = min(max(potential[j] + drive, low), high)
-                potential[j] = v
-                if t_out[b, j] == T and v > threshold:
-                    t_out[b, j] = t + 1
+                potential[j] = min(max(potential[j] + drive, low), high)
+                if t_out[b, j] == T and potential[j] > threshold:
+                    t_out[b, j] = fire
 
 
 def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, threshold: float, T: int,

@@ -1,4 +1,6 @@
-"""Golden simulator: bit-exact, vectorised fire-once TTFS inference (NumPy only).
+"""Golden simulator: bit-exact fire-once TTFS inference (NumPy plus the compiled loops in kernels.py).
+
+No torch: the loops are shared with training but import only NumPy and Numba.
 
 This is the reference every other backend must equal spike for spike.
 
