@@ -1,7 +1,7 @@
 """Batched fire-once integrate-and-fire layer with the S4NN temporal gradient.
 
-This is where a spike time is computed during training. The neuron (identical in the golden
-simulator and on Lava) is a non-leaky IF neuron that fires at most once:
+The neuron (identical in the golden simulator and on Lava) is a non-leaky IF neuron that fires at
+most once:
 
     V_j(s) = sum_i w_ji * [t_i <= s]           for steps s = 0 .. T-1
     s*_j   = first s with V_j(s) > threshold
@@ -12,8 +12,10 @@ with ``t_i >= T`` never spike and never contribute.
 
 Because V only changes at input spike times, no loop over time steps is needed: sort each sample's
 input times, keep a running sum of the weights in that order, and test for a crossing after the last
-input of each group of equal times. The loops over samples and input spikes run compiled
-(:mod:`ttfs_deploy.kernels`, Numba); cost is O(batch * active inputs * outputs).
+input of each group of equal times. That loop, over samples and their input spikes, runs compiled
+in :mod:`ttfs_deploy.kernels` (Numba; the golden simulator uses the same one): there a spike time is
+computed. Cost is O(batch * active inputs * outputs). Tensors on another device are computed on the
+CPU and moved back.
 
 Backward (S4NN, Kheradpisheh & Masquelier 2020; seed 000 eq. 12-15): ``dt_j/dV_j = -1`` and
 ``dV_j/dw_ji = [t_i < t_j]`` (the input arrived at or before the crossing step), so
