@@ -199,3 +199,13 @@ def test_sort_by_time_is_a_stable_sort_cut_to_the_spiking_inputs(T, batch, n_in,
     np.testing.assert_array_equal(sorted_t, expected_t)
     live = expected_t < T  # which silent input pads a row does not matter
     np.testing.assert_array_equal(order[live], expected_order[live])
+
+
+def test_kernels_refuse_indices_they_would_read_out_of_bounds():
+    sorted_t, order = np.array([[0, 1]]), np.array([[0, 5]])
+    with pytest.raises(ValueError, match="outside"):
+        kernels.spike_times(sorted_t, order, np.ones((2, 3)), 1.0, 8)
+    with pytest.raises(ValueError, match="shape"):
+        kernels.spike_times(sorted_t, order[:, :1], np.ones((2, 3)), 1.0, 8)
+    with pytest.raises(ValueError, match="grad_out"):
+        kernels.weight_grad(sorted_t, np.array([[0, 1]]), np.ones((1, 2), np.int64), np.ones((1, 3)), 3)

@@ -55,6 +55,16 @@ def sort_by_time(t_in: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray]:
     return sorted_t, order
 
 
+def _checked_slots(sorted_t: np.ndarray, order: np.ndarray, n_in: int) -> tuple[np.ndarray, np.ndarray]:
+    # the compiled loops index without bounds checks: a bad index must fail here, not read memory
+    sorted_t, order = np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64)
+    if sorted_t.ndim != 2 or sorted_t.shape != order.shape:
+        raise ValueError(f"sorted_t {sorted_t.shape} and order {order.shape} must be the same (batch, K) shape")
+    if order.size and (order.min() < 0 or order.max() >= n_in):
+        raise ValueError(f"order holds input indices outside 0..{n_in - 1}")
+    return sorted_t, order
+
+
 @njit(cache=True, nogil=True)
 def _add_group(sorted_t, order, weight_t, b, k, into):  # pragma: no cover - compiled
     """Add the weight rows of sample ``b``'s inputs spiking at time ``sorted_t[b, k]`` into ``into``.
@@ -77,8 +87,10 @@ def _float_times(sorted_t, order, weight_t, threshold, T, accumulator, potential
         accumulator[:] = 0
         t_out[b, :] = T
         k = 0
-        while k < sorted_t.shape[1] and sorted_t[b, k] < T:
-            fire = min(sorted_t[b, k] + 1, T)  # one step of synaptic delay; a crossing at T - 1 is no spike
+        # one step of synaptic delay: inputs at T - 1 or later could only cause a crossing at
+        # T - 1, which is no spike
+        while k < sorted_t.shape[1] and sorted_t[b, k] < T - 1:
+            fire = sorted_t[b, k] + 1
             k = _add_group(sorted_t, order, weight_t, b, k, accumulator)
             for j in range(t_out.shape[1]):
                 potential[j] = accumulator[j]  # rounded to the weight dtype, as torch.cumsum stores it
@@ -93,8 +105,7 @@ def _integer_times(sorted_t, order, weight_t, threshold, T, exponent, low, high,
         potential[:] = 0
         t_out[b, :] = T
         k = 0
-        # inputs at T - 1 or later could only cause a crossing at T - 1, which is no spike
-        while k < sorted_t.shape[1] and sorted_t[b, k] < T - 1:
+        while k < sorted_t.shape[1] and sorted_t[b, k] < T - 1:  # as in _float_times
             fire = sorted_t[b, k] + 1
             step[:] = 0
             k = _add_group(sorted_t, order, weight_t, b, k, step)
@@ -127,7 +138,7 @@ def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, thr
     -------
     (batch, n_out) int64 spike times in ``1..T``.
     """
-    sorted_t, order = np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64)
+    sorted_t, order = _checked_slots(sorted_t, order, weight.shape[1])
     t_out = np.empty((sorted_t.shape[0], weight.shape[0]), np.int64)
     if exponent is not None:
         limit = np.int64(1) << 62 if membrane_bits is None else np.int64(1) << (membrane_bits - 1)
@@ -164,7 +175,10 @@ def weight_grad(sorted_t: np.ndarray, order: np.ndarray, t_out: np.ndarray, grad
     ``grad_out`` (batch, n_out) is the (already normalised) error per output spike time; the result has
     its dtype and shape (n_out, n_in). Silent inputs (time ``>= T``) contribute nothing because ``t_out <= T``.
     """
+    sorted_t, order = _checked_slots(sorted_t, order, n_in)
+    if t_out.shape != grad_out.shape or t_out.shape[0] != sorted_t.shape[0]:
+        raise ValueError(f"t_out {t_out.shape} and grad_out {grad_out.shape} must be (batch, n_out) for "
+                         f"a batch of {sorted_t.shape[0]}")
     grad_t = np.zeros((n_in, grad_out.shape[1]), grad_out.dtype)
-    _weight_grad(np.ascontiguousarray(sorted_t, np.int64), np.ascontiguousarray(order, np.int64),
-                 np.ascontiguousarray(t_out, np.int64), np.ascontiguousarray(grad_out), grad_t)
+    _weight_grad(sorted_t, order, np.ascontiguousarray(t_out, np.int64), np.ascontiguousarray(grad_out), grad_t)
     return grad_t.T
