@@ -65,3 +65,7 @@ def test_ann_init_needs_the_converted_weights(digits):
     train_set, test_set = digits
     with pytest.raises(ValueError, match="ann_initial_weights"):
         train(TrainConfig(arch=(64, 40, 10), init="ann", epochs=1), train_set, test_set, progress=False)
+    # the default start is the CLI's: a bare config asks for the converted weights too
+    assert TrainConfig().init == "ann"
+    with pytest.raises(ValueError, match="ann_initial_weights"):
+        train(TrainConfig(arch=(64, 40, 10), epochs=1), train_set, test_set, progress=False)

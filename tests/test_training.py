@@ -72,7 +72,7 @@ def _bars(n, seed):
 def test_training_learns_and_is_deterministic(loss):
     train_set, val_set = _bars(400, 0), _bars(200, 1)
     cfg = TrainConfig(arch=(36, 20, 3), epochs=8, lr=(1.0, 1.0), shift=0, seed=3, loss=loss,
-                      thresholds=(50.0, 100.0), batch_size=8, init_scale=0.3)
+                      thresholds=(50.0, 100.0), batch_size=8, init_scale=0.3, init="s4nn")
     model, logs = train(cfg, train_set, val_set, progress=False)
     untrained = TTFSClassifier([36, 20, 3], thresholds=[50.0, 100.0])
     untrained.init_weights(torch.Generator().manual_seed(3), 0.3)
@@ -85,6 +85,6 @@ def test_training_learns_and_is_deterministic(loss):
 
 def test_dead_neurons_are_reinitialised():
     train_set, val_set = load("digits:train"), load("digits:test")
-    cfg = TrainConfig(arch=(64, 20, 10), epochs=1, shift=0, thresholds=(1e6, 100.0))  # nothing can fire
+    cfg = TrainConfig(arch=(64, 20, 10), epochs=1, shift=0, thresholds=(1e6, 100.0), init="s4nn")  # nothing fires
     _, logs = train(cfg, train_set, val_set, progress=False)
     assert logs[0].reinitialised == 20

@@ -48,7 +48,9 @@ class TrainConfig:
     shift: int = 2  # augmentation: random shifts of up to this many pixels in x and y (0 = off)
     dead_fraction: float = 0.001  # hidden neurons firing on fewer samples than this are re-initialised
     init_from: str | None = None  # checkpoint whose weights start the run (fine-tuning), recorded for provenance
-    init: str = "s4nn"  # "s4nn": S4NN's uniform init; "ann": a converted binary network (ttfs_deploy.ann_init)
+    # "ann" (as the CLI): start from a converted binary network, whose weights train() takes as
+    # initial_weights (ttfs_deploy.ann_init.ann_initial_weights); "s4nn": S4NN's uniform random start
+    init: str = "ann"
     ann_epochs: int = 30  # training epochs of that MLP
 
 
