@@ -11,8 +11,8 @@ import torch
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
-def cli(*args, cwd=None):
-    env = dict(os.environ, PYTHONPATH=str(REPO))
+def cli(*args, cwd=None, env=None):
+    env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
     return subprocess.run([sys.executable, "-m", "ttfs_deploy.cli", *map(str, args)], capture_output=True,
                           text=True, cwd=cwd, env=env, timeout=300)
 
@@ -34,18 +34,37 @@ def test_train_writes_a_weights_only_checkpoint(digits_model):
     assert data["train"]["init"] == "ann" and data["train"]["ann_epochs"] == 30
     assert {"output_quantile", "calibration_accuracy", "ann_train_accuracy"} <= set(data["train"]["ann_init"])
     assert len(data["metrics"]["epochs"]) == 3
+    # PyTorch's CPU-independent kernels were used (ttfs_deploy.reproducible), and that is recorded
+    assert data["train"]["cpu_kernels"] == {"aten": "DEFAULT", "mkl_cbwr": "COMPATIBLE"}
     assert summary["output"] == str(path) and 0.0 <= summary["val_accuracy"] <= 1.0
 
 
-def test_training_is_deterministic(digits_model, tmp_path):
+# What differs between machines, emulated here: a CPU without AVX for Numba's loops, another core
+# count for torch and Numba, MKL limited to older instructions. PyTorch's own kernel choice is
+# pinned by the CLI (ATEN_CPU_CAPABILITY=default), so the CPU it runs on cannot change it either.
+OTHER_MACHINES = [{}, {"NUMBA_CPU_NAME": "generic", "OMP_NUM_THREADS": "2", "NUMBA_NUM_THREADS": "1",
+                       "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}]
+
+
+@pytest.mark.parametrize("machine", OTHER_MACHINES, ids=["same", "other-cpu-and-cores"])
+def test_training_repeats_bit_for_bit(digits_model, tmp_path, machine):
     path, summary = digits_model
     again = tmp_path / "again.pt"
     proc = cli("train", "--arch", "64-40-10", "--data", "digits:train", "--val-data", "digits:test",
-               "--epochs", "3", "--seed", "1", "--lr", "0.5", "--shift", "0", "-o", again, "--json")
+               "--epochs", "3", "--seed", "1", "--lr", "0.5", "--shift", "0", "-o", again, "--json", env=machine)
     assert proc.returncode == 0, proc.stderr
     a, b = torch.load(path, weights_only=True), torch.load(again, weights_only=True)
     for key in a["state_dict"]:
         assert torch.equal(a["state_dict"][key], b["state_dict"][key])
+
+
+def test_training_warns_when_the_kernels_are_not_pinned(tmp_path):
+    out = tmp_path / "m.pt"
+    proc = cli("train", "--arch", "64-10-10", "--data", "digits:train", "--val-data", "digits:test", "--epochs", "1",
+               "--ann-epochs", "1", "-o", out, "--json", env={"MKL_CBWR": "AUTO"})
+    assert proc.returncode == 0, proc.stderr
+    assert "MKL_CBWR=AUTO" in proc.stderr and "repeats only on CPUs like this one" in proc.stderr
+    assert torch.load(out, weights_only=True)["train"]["cpu_kernels"]["mkl_cbwr"] == "AUTO"
 
 
 def test_run_json_schema(digits_model):

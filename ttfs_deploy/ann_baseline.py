@@ -5,7 +5,6 @@ Model cards quote it as the upper reference for what the same data allows
 """
 from __future__ import annotations
 
-from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -13,28 +12,13 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from .reproducible import one_thread
 from .train import shift_images
 
 if TYPE_CHECKING:
     from .data import Dataset
 
-__all__ = ["one_thread", "fit_mlp", "ann_accuracy", "train_ann"]
-
-
-@contextmanager
-def one_thread():
-    """Run torch on one thread inside the block.
-
-    MKL may split a matrix product over fewer threads than asked when the machine is busy, which
-    changes the order of the sums and the last bits of the result; one thread keeps a seeded run
-    bit-for-bit repeatable. These networks are small enough that it costs little.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
+__all__ = ["fit_mlp", "ann_accuracy", "train_ann"]
 
 
 def fit_mlp(sizes: list[int], train_set: Dataset, epochs: int = 30, shift: int = 0, seed: int = 0,

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from .ann_baseline import one_thread
 from .coding import encode_ttfs
 from .metrics import classify
 from .nn.fire_once import fire_once_times
+from .reproducible import one_thread
 from .train import shift_images
 
 if TYPE_CHECKING:
@@ -96,7 +96,7 @@ def fit_binary_mlp(sizes: list[int], train_set: Dataset, epochs: int = 30, shift
         weights.append(torch.nn.Parameter(torch.randn(n_out, n_in) * spread))
     optimiser = torch.optim.Adam(weights, lr=lr)
     labels = torch.from_numpy(train_set.labels).long()
-    with one_thread():  # bit-for-bit repeatable (see one_thread)
+    with one_thread():  # bit-for-bit repeatable (see ttfs_deploy.reproducible)
         for _ in tqdm(range(epochs), desc="binary ANN", unit="epoch", disable=not progress):
             images = train_set.images
             if shift:

@@ -64,6 +64,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from . import data as data_mod
     from .checkpoint import load_checkpoint, save_checkpoint
     from .nn.model import parse_arch
+    from .reproducible import PINNED_KERNELS, cpu_kernels
     from .train import TrainConfig, config_dict, evaluate, train
 
     try:
@@ -110,6 +111,11 @@ def cmd_train(args: argparse.Namespace) -> int:
                       T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift,
                       init_from=pathlib.Path(args.init_from).name if args.init_from else None,
                       init="checkpoint" if args.init_from else args.init, ann_epochs=args.ann_epochs)
+    kernels = cpu_kernels()
+    if kernels != PINNED_KERNELS:
+        print(f"ttfs-deploy: warning: PyTorch runs its {kernels['aten']} kernels with MKL_CBWR="
+              f"{kernels['mkl_cbwr'] or 'unset'} (environment); this run repeats only on CPUs like this one",
+              file=sys.stderr)
     model, logs = train(cfg, train_set, val_set, progress=not args.json, initial_weights=initial)
     final = evaluate(model, val_set, cfg.zero_policy).to_json()
     metrics = {"val_data": val_set.name, "val_accuracy": final["accuracy"],
@@ -117,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                "val_mean_decision_step": final["mean_decision_step"],
                "val_mean_spikes_until_decision": final["mean_spikes_until_decision"],
                "epochs": [vars(log) for log in logs]}
-    train_info = config_dict(cfg) | {"data": train_set.name, "n_train": len(train_set.labels)}
+    train_info = config_dict(cfg) | {"data": train_set.name, "n_train": len(train_set.labels), "cpu_kernels": kernels}
     if init_info is not None:
         train_info["ann_init"] = init_info
     save_checkpoint(out, model, cfg.zero_policy, train_set.shape, metrics, train_info)
@@ -639,6 +645,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
+    from .reproducible import pin_cpu_kernels
+
+    pin_cpu_kernels()  # before any tensor operation: a seeded run gives the same bits on any CPU
     from .backends.lava_sim import BackendUnavailable, LavaRunError
     from .budget import BudgetError
     from .trace import TraceError

@@ -19,6 +19,7 @@ from .coding import encode_ttfs
 from .metrics import RunResult, classify
 from .nn.losses import temporal_loss
 from .nn.model import TTFSClassifier
+from .reproducible import one_thread
 
 if TYPE_CHECKING:
     from .data import Dataset
@@ -151,28 +152,29 @@ def train(cfg: TrainConfig, train_set: Dataset, val_set: Dataset, progress: bool
     adam = torch.optim.Adam([{"params": [w]} for w in model.weights]) if cfg.optimizer == "adam" else None
     logs: list[EpochLog] = []
     bar = tqdm(range(cfg.epochs), desc="training", unit="epoch", disable=not progress)
-    for epoch in bar:
-        frac = epoch / max(cfg.epochs - 1, 1)
-        lrs = [lr * (1 - frac * (1 - cfg.lr_final_fraction)) for lr in cfg.lr]
-        images = train_set.images
-        if cfg.shift:
-            shifts = rng.integers(-cfg.shift, cfg.shift + 1, size=(len(images), 2))
-            images = shift_images(images, train_set.shape, shifts)
-        t_all = torch.from_numpy(encode_ttfs(images, cfg.T, cfg.zero_policy))
-        labels_all = torch.from_numpy(train_set.labels)
-        fired, total_loss = run_epoch(model, t_all, labels_all, cfg, lrs, generator, adam)
-        n_dead = 0
-        for layer, count in enumerate(fired):
-            dead = torch.nonzero(count < cfg.dead_fraction * len(images)).flatten()
-            if len(dead):
-                model.reinit_neurons(layer, dead, generator)
-            n_dead += len(dead)
-        result = evaluate(model, val_set, cfg.zero_policy)
-        summary = result.to_json()
-        logs.append(EpochLog(epoch + 1, total_loss / len(images), summary["accuracy"],
-                             summary["mean_decision_step"], summary["mean_spikes_until_decision"], n_dead))
-        bar.set_postfix(loss=f"{logs[-1].loss:.3f}", val_acc=f"{summary['accuracy']:.4f}",
-                        step=f"{summary['mean_decision_step']:.1f}")
+    with one_thread():  # a seeded run repeats bit for bit (ttfs_deploy.reproducible)
+        for epoch in bar:
+            frac = epoch / max(cfg.epochs - 1, 1)
+            lrs = [lr * (1 - frac * (1 - cfg.lr_final_fraction)) for lr in cfg.lr]
+            images = train_set.images
+            if cfg.shift:
+                shifts = rng.integers(-cfg.shift, cfg.shift + 1, size=(len(images), 2))
+                images = shift_images(images, train_set.shape, shifts)
+            t_all = torch.from_numpy(encode_ttfs(images, cfg.T, cfg.zero_policy))
+            labels_all = torch.from_numpy(train_set.labels)
+            fired, total_loss = run_epoch(model, t_all, labels_all, cfg, lrs, generator, adam)
+            n_dead = 0
+            for layer, count in enumerate(fired):
+                dead = torch.nonzero(count < cfg.dead_fraction * len(images)).flatten()
+                if len(dead):
+                    model.reinit_neurons(layer, dead, generator)
+                n_dead += len(dead)
+            result = evaluate(model, val_set, cfg.zero_policy)
+            summary = result.to_json()
+            logs.append(EpochLog(epoch + 1, total_loss / len(images), summary["accuracy"],
+                                 summary["mean_decision_step"], summary["mean_spikes_until_decision"], n_dead))
+            bar.set_postfix(loss=f"{logs[-1].loss:.3f}", val_acc=f"{summary['accuracy']:.4f}",
+                            step=f"{summary['mean_decision_step']:.1f}")
     return model, logs
 
 
