@@ -18,6 +18,7 @@ import statistics
 import time
 from dataclasses import replace
 
+import numba
 import numpy as np
 import torch
 
@@ -25,6 +26,7 @@ from ttfs_deploy import reference as ref
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.data import load
 from ttfs_deploy.nn.model import TTFSClassifier
+from ttfs_deploy.reproducible import one_thread, pin_cpu_kernels
 from ttfs_deploy.train import TrainConfig, run_epoch, train_step
 
 
@@ -33,10 +35,11 @@ def batched_epoch_seconds(cfg: TrainConfig, t_all: torch.Tensor, labels: torch.T
     model = TTFSClassifier(list(cfg.arch), list(cfg.thresholds), cfg.T, cfg.norm)
     model.init_weights(generator)
     times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        run_epoch(model, t_all, labels, cfg, list(cfg.lr), generator)
-        times.append(time.perf_counter() - start)
+    with one_thread():  # as in ttfs_deploy.train.train
+        for _ in range(repeats):
+            start = time.perf_counter()
+            run_epoch(model, t_all, labels, cfg, list(cfg.lr), generator)
+            times.append(time.perf_counter() - start)
     return statistics.median(times)
 
 
@@ -71,6 +74,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
+    kernels = pin_cpu_kernels()  # the kernels `ttfs-deploy train` runs with
     data = load("mnist-5k:train")
     t_np = encode_ttfs(data.images)
     arch = tuple(int(n) for n in args.arch.split("-"))
@@ -80,7 +84,8 @@ def main() -> None:
     stepwise = reference_seconds_per_image(cfg, t_np, data.labels, args.ref_samples, stepwise=True) * len(t_np)
     s4nn_style = reference_seconds_per_image(cfg, t_np, data.labels, args.ref_samples, stepwise=False) * len(t_np)
     diff = max_weight_difference(cfg, t_np, data.labels)
-    result = {"arch": args.arch, "images": len(t_np), "batch_size": cfg.batch_size, "torch_threads": torch.get_num_threads(),
+    result = {"arch": args.arch, "images": len(t_np), "batch_size": cfg.batch_size, "torch_threads": 1,
+              "compiled_loop_threads": numba.get_num_threads(), "cpu_kernels": kernels,
               "batched_epoch_s": round(fast, 3), "stepwise_reference_epoch_s": round(stepwise, 1),
               "s4nn_style_reference_epoch_s": round(s4nn_style, 1), "reference_images_timed": args.ref_samples,
               "speedup_vs_stepwise": round(stepwise / fast, 1), "speedup_vs_s4nn_style": round(s4nn_style / fast, 1),
@@ -89,7 +94,7 @@ def main() -> None:
         print(json.dumps(result))
     else:
         print(f"{args.arch} batched trainer: {fast:.2f} s per epoch of {len(t_np)} images (batch {cfg.batch_size}, "
-              f"{torch.get_num_threads()} threads)\n"
+              f"torch on 1 thread, compiled loops on {numba.get_num_threads()}, {kernels['aten']} kernels)\n"
               f"stepwise NumPy reference: {stepwise:.1f} s per epoch ({result['speedup_vs_stepwise']}x slower)\n"
               f"S4NN-style NumPy reference: {s4nn_style:.1f} s per epoch ({result['speedup_vs_s4nn_style']}x slower)\n"
               f"(references timed on {args.ref_samples} images, scaled to {len(t_np)})\n"
