@@ -209,3 +209,50 @@ def test_kernels_refuse_indices_they_would_read_out_of_bounds():
         kernels.spike_times(sorted_t, order[:, :1], np.ones((2, 3)), 1.0, 8)
     with pytest.raises(ValueError, match="grad_out"):
         kernels.weight_grad(sorted_t, np.array([[0, 1]]), np.ones((1, 2), np.int64), np.ones((1, 3)), 3)
+
+
+@settings(max_examples=25, deadline=None)
+@given(batch=st.integers(1, 9), n_in=st.integers(1, 30), n_out=st.integers(1, 12), integer=st.booleans(),
+       seed=st.integers(0, 2**16))
+def test_kernels_give_the_same_bits_split_over_threads(batch, n_in, n_out, integer, seed):
+    """Samples (spike times) and output neurons (weight gradient) split over threads: no bit changes."""
+    rng = np.random.default_rng(seed)
+    T = 40
+    t_in = rng.integers(0, T + 5, size=(batch, n_in))
+    weight = rng.integers(-20, 40, size=(n_out, n_in)) if integer else rng.normal(1.0, 3.0, (n_out, n_in)).astype(np.float32)
+    grad_out = rng.normal(size=(batch, n_out)).astype(np.float32)
+    sorted_t, order = kernels.sort_by_time(t_in, T)
+
+    def both():
+        times = kernels.spike_times(sorted_t, order, weight, 12.0, T, 0 if integer else None, 16 if integer else None)
+        return times, kernels.weight_grad(sorted_t, order, times, grad_out, n_in)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "_WORKERS", 1)
+        one_times, one_grad = both()
+        patch.setattr(kernels, "_WORKERS", 3)
+        patch.setattr(kernels, "_MIN_WORK_PER_THREAD", 1)  # split even these small calls
+        split_times, split_grad = both()
+    np.testing.assert_array_equal(one_times, split_times)
+    assert one_grad.tobytes() == np.ascontiguousarray(split_grad).tobytes()
+
+
+@settings(max_examples=100, deadline=None)
+@given(float32_layers(), st.integers(0, 2**32 - 1))
+def test_weight_gradient_kernel_sums_bit_for_bit_in_the_documented_order(case, seed):
+    """Sample by sample, input spikes in time order, only where t_i < t_j; zeros of both signs in the error."""
+    t_in, weight, threshold, T = case
+    rng = np.random.default_rng(seed)
+    sorted_t, order = kernels.sort_by_time(t_in, T)
+    t_out = rng.integers(1, T + 1, size=(len(t_in), weight.shape[0]))
+    grad_out = rng.normal(size=t_out.shape).astype(np.float32)
+    grad_out[rng.random(grad_out.shape) < 0.2] = 0.0
+    grad_out[rng.random(grad_out.shape) < 0.2] = -0.0
+    expected = np.zeros((weight.shape[1], weight.shape[0]), np.float32)
+    for b in range(len(t_in)):
+        for t, i in zip(sorted_t[b], order[b]):
+            for j in range(weight.shape[0]):
+                if t < t_out[b, j]:
+                    expected[i, j] = np.float32(expected[i, j] + grad_out[b, j])
+    got = kernels.weight_grad(sorted_t, order, t_out, grad_out, weight.shape[1])
+    assert np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(expected.T).tobytes()

@@ -16,10 +16,41 @@ the weight exponent, and added to a saturating membrane register (see the golden
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from numba import njit
 
 __all__ = ["sort_by_time", "spike_times", "weight_grad"]
+
+# The loops release the GIL, so large calls are split over threads: spike times by sample, the
+# weight gradient by output neuron. Each output element is still summed by one thread in the same
+# order, so results do not depend on the split or the core count.
+_WORKERS = min(2, os.cpu_count() or 1)
+_MIN_WORK_PER_THREAD = 1 << 18  # input spikes x neurons; below this a thread costs more than it saves
+_pool: ThreadPoolExecutor | None = None
+
+
+def _forget_pool() -> None:  # a forked child (Lava forks) inherits the pool object but not its threads
+    global _pool
+    _pool = None
+
+
+os.register_at_fork(after_in_child=_forget_pool)
+
+
+def _in_parallel(task, n_items: int, work: int) -> list:
+    """``[task(slice) for slice in parts]`` over up to ``_WORKERS`` contiguous parts of ``range(n_items)``."""
+    parts = max(1, min(_WORKERS, n_items, work // _MIN_WORK_PER_THREAD))
+    bounds = np.linspace(0, n_items, parts + 1).astype(int)
+    slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    if parts == 1:
+        return [task(slices[0])]
+    global _pool
+    if _pool is None:
+        _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ttfs-kernels")
+    return list(_pool.map(task, slices))
 
 
 @njit(cache=True, nogil=True)
@@ -139,19 +170,26 @@ def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, thr
     (batch, n_out) int64 spike times in ``1..T``.
     """
     sorted_t, order = _checked_slots(sorted_t, order, weight.shape[1])
-    t_out = np.empty((sorted_t.shape[0], weight.shape[0]), np.int64)
+    n_out = weight.shape[0]
+    t_out = np.empty((sorted_t.shape[0], n_out), np.int64)
     if exponent is not None:
         limit = np.int64(1) << 62 if membrane_bits is None else np.int64(1) << (membrane_bits - 1)
-        _integer_times(sorted_t, order, np.ascontiguousarray(weight.T, np.int64), np.float64(threshold),
-                       np.int64(T), np.int64(exponent), -limit, limit - 1, np.zeros(weight.shape[0], np.int64),
-                       np.zeros(weight.shape[0], np.int64), t_out)
-        return t_out
-    floating = np.issubdtype(weight.dtype, np.floating)
-    compare = weight.dtype if floating else np.dtype(np.float64)
-    accumulator = np.zeros(weight.shape[0], np.float64 if floating else np.int64)
-    potential = np.zeros(weight.shape[0], compare)
-    _float_times(sorted_t, order, np.ascontiguousarray(weight.T), compare.type(threshold), np.int64(T),
-                 accumulator, potential, t_out)
+        weight_t = np.ascontiguousarray(weight.T, np.int64)
+
+        def run(rows: slice) -> None:  # buffers per thread
+            _integer_times(sorted_t[rows], order[rows], weight_t, np.float64(threshold), np.int64(T),
+                           np.int64(exponent), -limit, limit - 1, np.zeros(n_out, np.int64),
+                           np.zeros(n_out, np.int64), t_out[rows])
+    else:
+        floating = np.issubdtype(weight.dtype, np.floating)
+        compare = weight.dtype if floating else np.dtype(np.float64)
+        weight_t = np.ascontiguousarray(weight.T)
+
+        def run(rows: slice) -> None:
+            _float_times(sorted_t[rows], order[rows], weight_t, compare.type(threshold), np.int64(T),
+                         np.zeros(n_out, np.float64 if floating else np.int64), np.zeros(n_out, compare),
+                         t_out[rows])
+    _in_parallel(run, len(sorted_t), sorted_t.size * n_out)
     return t_out
 
 
@@ -159,13 +197,15 @@ def spike_times(sorted_t: np.ndarray, order: np.ndarray, weight: np.ndarray, thr
 def _weight_grad(sorted_t, order, t_out, grad_out, grad_t):  # pragma: no cover - compiled
     n_samples, n_slots = sorted_t.shape
     n_out = grad_t.shape[1]
+    zero = grad_t.dtype.type(0)
     for b in range(n_samples):
         for k in range(n_slots):
             t = sorted_t[b, k]
             row = grad_t[order[b, k]]
             for j in range(n_out):
-                if t < t_out[b, j]:  # dV_j/dw_ji = [t_i < t_j]
-                    row[j] += grad_out[b, j]
+                # dV_j/dw_ji = [t_i < t_j]. Adding +0.0 leaves every value bit for bit (a row starts
+                # at +0.0 and a sum never turns into -0.0), and the branch-free form vectorises.
+                row[j] += grad_out[b, j] if t < t_out[b, j] else zero
 
 
 def weight_grad(sorted_t: np.ndarray, order: np.ndarray, t_out: np.ndarray, grad_out: np.ndarray, n_in: int
@@ -179,6 +219,13 @@ def weight_grad(sorted_t: np.ndarray, order: np.ndarray, t_out: np.ndarray, grad
     if t_out.shape != grad_out.shape or t_out.shape[0] != sorted_t.shape[0]:
         raise ValueError(f"t_out {t_out.shape} and grad_out {grad_out.shape} must be (batch, n_out) for "
                          f"a batch of {sorted_t.shape[0]}")
-    grad_t = np.zeros((n_in, grad_out.shape[1]), grad_out.dtype)
-    _weight_grad(sorted_t, order, np.ascontiguousarray(t_out, np.int64), np.ascontiguousarray(grad_out), grad_t)
-    return grad_t.T
+    t_out, grad_out = np.asarray(t_out, np.int64), np.asarray(grad_out)
+
+    def run(neurons: slice) -> np.ndarray:  # each thread owns whole columns, so every sum keeps its order
+        grad_t = np.zeros((n_in, neurons.stop - neurons.start), grad_out.dtype)
+        _weight_grad(sorted_t, order, np.ascontiguousarray(t_out[:, neurons]),
+                     np.ascontiguousarray(grad_out[:, neurons]), grad_t)
+        return grad_t
+
+    parts = _in_parallel(run, grad_out.shape[1], sorted_t.size * grad_out.shape[1])
+    return (parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)).T

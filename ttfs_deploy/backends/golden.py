@@ -40,9 +40,6 @@ input spike; saturation is applied per step as above.
 """
 from __future__ import annotations
 
-import os
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from .. import kernels
@@ -51,10 +48,6 @@ from ..ir import IRError, NetworkIR
 from ..metrics import RunResult, classify
 
 __all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
-
-_WORKERS = min(2, os.cpu_count() or 1)
-_MIN_SAMPLES_PER_WORKER = 64
-
 
 def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
     t = np.asarray(t_in)
@@ -97,17 +90,8 @@ def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
     # float networks compute in float64 whatever the stored dtype (the float model's figures are float64's)
     weight = np.asarray(weight, np.float64) if exponent is None else np.asarray(weight)
 
-    def times_of(rows: np.ndarray) -> np.ndarray:
-        sorted_t, order = kernels.sort_by_time(rows, T)
-        return kernels.spike_times(sorted_t, order, weight, threshold, T, exponent, membrane_bits)
-
-    # the kernels release the GIL: split the samples over threads (rows are independent, so the
-    # result does not depend on scheduling)
-    workers = min(_WORKERS, len(t_in) // _MIN_SAMPLES_PER_WORKER)
-    if workers < 2:
-        return times_of(t_in)
-    with ThreadPoolExecutor(workers) as pool:
-        return np.concatenate(list(pool.map(times_of, np.array_split(t_in, workers))))
+    sorted_t, order = kernels.sort_by_time(t_in, T)
+    return kernels.spike_times(sorted_t, order, weight, threshold, T, exponent, membrane_bits)  # threaded inside
 
 
 def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
