@@ -512,14 +512,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("train", help="train a TTFS classifier (S4NN / Aggressive TTFS) in PyTorch",
-                       description="Train a fire-once TTFS classifier with the S4NN temporal gradient.")
+                       description="Train a fire-once TTFS classifier with the S4NN temporal gradient. The same "
+                                   "seed gives the same checkpoint bit for bit on any x86-64 CPU and core count "
+                                   "(PyTorch's portable kernels are pinned; docs/training.md).")
     p.add_argument("--arch", default="784-400-10", help="layer sizes, e.g. 784-400-10")
     p.add_argument("--loss", choices=["aggressive", "s4nn"], default="aggressive",
                    help="Aggressive TTFS (seed 000) or S4NN relative targets")
     p.add_argument("--data", default="mnist-5k:train", help=f"training data: {DATA_SPECS}")
     p.add_argument("--val-data", default="mnist-5k:val", help="validation data, evaluated after each epoch")
     p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="seeds the start, shuffling and shifts")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=_floats, default=(0.2,), help="learning rate, one or one per layer (comma-separated)")
     p.add_argument("--lr-final", type=float, default=0.1,
