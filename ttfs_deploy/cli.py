@@ -88,6 +88,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--lr and --threshold take 1 or {n_layers} values for --arch {args.arch}")
     if args.epochs <= 0 or args.batch_size <= 0 or args.gamma <= 0 or args.ann_epochs < 0:
         raise UsageError("--epochs, --batch-size and --gamma must be positive, --ann-epochs not negative")
+    kernels = cpu_kernels()
+    if kernels != PINNED_KERNELS:
+        print(f"ttfs-deploy: warning: PyTorch runs its {kernels['aten']} kernels with MKL_CBWR="
+              f"{kernels['mkl_cbwr'] or 'unset'} (environment); this run repeats only on CPUs like this one",
+              file=sys.stderr)
     initial, init_info = None, None
     if args.init_from:
         start = load_checkpoint(args.init_from)
@@ -111,11 +116,6 @@ def cmd_train(args: argparse.Namespace) -> int:
                       T=args.T, zero_policy=args.zero_policy, thresholds=tuple(thresholds), shift=args.shift,
                       init_from=pathlib.Path(args.init_from).name if args.init_from else None,
                       init="checkpoint" if args.init_from else args.init, ann_epochs=args.ann_epochs)
-    kernels = cpu_kernels()
-    if kernels != PINNED_KERNELS:
-        print(f"ttfs-deploy: warning: PyTorch runs its {kernels['aten']} kernels with MKL_CBWR="
-              f"{kernels['mkl_cbwr'] or 'unset'} (environment); this run repeats only on CPUs like this one",
-              file=sys.stderr)
     model, logs = train(cfg, train_set, val_set, progress=not args.json, initial_weights=initial)
     final = evaluate(model, val_set, cfg.zero_policy).to_json()
     metrics = {"val_data": val_set.name, "val_accuracy": final["accuracy"],

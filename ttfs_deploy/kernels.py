@@ -46,10 +46,10 @@ os.register_at_fork(after_in_child=_forget_pool)
 def _in_parallel(task, n_items: int, work: int) -> list:
     """``[task(slice) for slice in parts]`` over up to ``_WORKERS`` contiguous parts of ``range(n_items)``."""
     parts = max(1, min(_WORKERS, n_items, work // _MIN_WORK_PER_THREAD))
+    if parts == 1:  # every training batch: no split to compute on this hot path
+        return [task(slice(0, n_items))]
     bounds = np.linspace(0, n_items, parts + 1).astype(int)
     slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
-    if parts == 1:
-        return [task(slices[0])]
     global _pool
     if _pool is None:
         _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ttfs-kernels")

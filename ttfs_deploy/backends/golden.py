@@ -49,6 +49,7 @@ from ..metrics import RunResult, classify
 
 __all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
 
+
 def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
     t = np.asarray(t_in)
     if t.ndim != 2 or t.shape[1] != n_in:
