@@ -30,7 +30,7 @@ __all__ = ["sort_by_time", "spike_times", "weight_grad"]
 _WORKERS = min(2, os.cpu_count() or 1)
 # input spikes x neurons per thread. Measured on a 2-core VM: a training batch (32 digits x ~200
 # input spikes x 400 neurons = 2.6M) ran an epoch 30 % slower split in two, while the golden
-# simulator's 500 digits (~40M) ran 10-35 % faster split; the hand-over costs that much.
+# simulator's 500 digits (~40M) ran 3-41 % faster split (three paired runs); the hand-over costs that much.
 _MIN_WORK_PER_THREAD = 1 << 24
 _pool: ThreadPoolExecutor | None = None
 
