@@ -7,6 +7,7 @@ Two source edits, both idempotent:
 2. ``lava/lib/dl/slayer/__init__.py`` imports ``object_detection``, which needs torchvision (not
    installed here); make that import optional.
 """
+
 import importlib.util
 import pathlib
 import re
@@ -30,8 +31,9 @@ def _rewrite(path: pathlib.Path, new_text: str) -> None:
 def patch_var_model(root: pathlib.Path) -> None:
     path = root / "magma" / "compiler" / "var_model.py"
     text = path.read_text()
-    text = re.sub(r"(\w+): ByteEncoder = ByteEncoder\(\)",
-                  r"\1: ByteEncoder = field(default_factory=ByteEncoder)", text)
+    text = re.sub(
+        r"(\w+): ByteEncoder = ByteEncoder\(\)", r"\1: ByteEncoder = field(default_factory=ByteEncoder)", text
+    )
     if "from dataclasses import dataclass, field" not in text:
         text = text.replace("from dataclasses import dataclass", "from dataclasses import dataclass, field", 1)
     _rewrite(path, text)
@@ -41,10 +43,12 @@ def patch_slayer_init(root: pathlib.Path) -> None:
     path = root / "lib" / "dl" / "slayer" / "__init__.py"
     text = path.read_text()
     old = "from . import object_detection as obd\n"
-    optional = ("try:  # needs torchvision, which is optional here\n"
-                "    from . import object_detection as obd\n"
-                "except ImportError:\n"
-                "    obd = None\n")
+    optional = (
+        "try:  # needs torchvision, which is optional here\n"
+        "    from . import object_detection as obd\n"
+        "except ImportError:\n"
+        "    obd = None\n"
+    )
     if old in text and optional not in text:
         _rewrite(path, text.replace(old, optional, 1))
 

@@ -1,12 +1,13 @@
 """ANN-initialised training: the per-layer scaling by hand, determinism, and that the start is a good one."""
+
 import numpy as np
 import pytest
 import torch
 
 from ttfs_deploy import data as data_mod
-from ttfs_deploy.ann_init import ann_initial_weights, binary_mlp_logits, scale_to_thresholds
 from ttfs_deploy.coding import encode_ttfs
-from ttfs_deploy.train import TrainConfig, evaluate, train
+from ttfs_deploy.train.ann_init import ann_initial_weights, binary_mlp_logits, scale_to_thresholds
+from ttfs_deploy.train.loop import TrainConfig, evaluate, train
 
 
 def test_hidden_and_output_scales_by_hand():
@@ -47,16 +48,23 @@ def digits():
 
 def test_conversion_is_deterministic_and_already_classifies(digits):
     train_set, test_set = digits
-    a = ann_initial_weights([64, 40, 10], [100.0, 100.0], 64, "silent", train_set, epochs=30, shift=0, seed=3,
-                            progress=False)
-    b = ann_initial_weights([64, 40, 10], [100.0, 100.0], 64, "silent", train_set, epochs=30, shift=0, seed=3,
-                            progress=False)
+    a = ann_initial_weights(
+        [64, 40, 10], [100.0, 100.0], 64, "silent", train_set, epochs=30, shift=0, seed=3, progress=False
+    )
+    b = ann_initial_weights(
+        [64, 40, 10], [100.0, 100.0], 64, "silent", train_set, epochs=30, shift=0, seed=3, progress=False
+    )
     assert all(torch.equal(x, y) for x, y in zip(a.weights, b.weights))
     assert a.summary() == b.summary()
     assert a.ann_train_accuracy > 0.85
     cfg = TrainConfig(arch=(64, 40, 10), T=64, loss="s4nn", init="ann")
-    model, _ = train(TrainConfig(**{**cfg.__dict__, "epochs": 1, "lr": (0.0, 0.0)}), train_set, test_set,
-                     progress=False, initial_weights=a.weights)
+    model, _ = train(
+        TrainConfig(**{**cfg.__dict__, "epochs": 1, "lr": (0.0, 0.0)}),
+        train_set,
+        test_set,
+        progress=False,
+        initial_weights=a.weights,
+    )
     # with a zero learning rate the trained model is the converted one: well above chance (10 %)
     assert evaluate(model, test_set, "silent").accuracy > 0.6
 

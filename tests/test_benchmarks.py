@@ -1,4 +1,5 @@
 """The benchmark scripts still run and still check what they claim (tiny sizes; speed is not asserted)."""
+
 import json
 import pathlib
 import subprocess
@@ -12,8 +13,12 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 @pytest.mark.slow
 @pytest.mark.parametrize("arch", ["784-400-10", "784-30-20-10"])
 def test_bench_train_runs_and_both_implementations_agree(arch):
-    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--arch", arch,
-                           "--ref-samples", "2", "--json"], capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "bench_train.py"), "--arch", arch, "--ref-samples", "2", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout)
     assert result["arch"] == arch and result["images"] == 4500

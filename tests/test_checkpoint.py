@@ -1,12 +1,13 @@
 """Checkpoint round trip and every malformed-file case (one clear CheckpointError, no code run)."""
+
 import pickle
 import zipfile
 
 import pytest
 import torch
 
-from ttfs_deploy.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from ttfs_deploy.nn.model import TTFSClassifier
+from ttfs_deploy.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from ttfs_deploy.train.model import TTFSClassifier
 
 
 def _model():
@@ -66,8 +67,9 @@ def _write_bad(tmp_path, kind):
     return path
 
 
-@pytest.mark.parametrize("kind", ["truncated", "text", "hostile", "raw-pickle", "tensor", "wrong-shape",
-                                  "nan", "version", "empty-zip"])
+@pytest.mark.parametrize(
+    "kind", ["truncated", "text", "hostile", "raw-pickle", "tensor", "wrong-shape", "nan", "version", "empty-zip"]
+)
 def test_bad_files_give_one_line_error(tmp_path, kind):
     path = _write_bad(tmp_path, kind)
     with pytest.raises(CheckpointError) as info:

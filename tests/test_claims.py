@@ -1,10 +1,11 @@
 """The claims report: input-coding counts against hand computation; measured model rows."""
+
 import json
 
 import numpy as np
 
-from ttfs_deploy.claims import PAPER, input_coding
 from ttfs_deploy.data import Dataset
+from ttfs_deploy.pipelines.claims import PAPER, input_coding
 
 from .test_cli import cli
 

@@ -1,4 +1,5 @@
 """The ttfs-deploy command line run as a user would: subprocesses, exit codes, stderr, JSON."""
+
 import json
 import os
 import pathlib
@@ -13,15 +14,39 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 def cli(*args, cwd=None, env=None):
     env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
-    return subprocess.run([sys.executable, "-m", "ttfs_deploy.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, env=env, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "ttfs_deploy", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
 def digits_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "digits.pt"
-    proc = cli("train", "--arch", "64-40-10", "--data", "digits:train", "--val-data", "digits:test",
-               "--epochs", "3", "--seed", "1", "--lr", "0.5", "--shift", "0", "-o", out, "--json")
+    proc = cli(
+        "train",
+        "--arch",
+        "64-40-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "3",
+        "--seed",
+        "1",
+        "--lr",
+        "0.5",
+        "--shift",
+        "0",
+        "-o",
+        out,
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     return out, json.loads(proc.stdout)
 
@@ -42,16 +67,42 @@ def test_train_writes_a_weights_only_checkpoint(digits_model):
 # What differs between machines, emulated here: a CPU without AVX for Numba's loops, another core
 # count for torch and Numba, MKL limited to older instructions. PyTorch's own kernel choice is
 # pinned by the CLI (ATEN_CPU_CAPABILITY=default), so the CPU it runs on cannot change it either.
-OTHER_MACHINES = [{}, {"NUMBA_CPU_NAME": "generic", "OMP_NUM_THREADS": "2", "NUMBA_NUM_THREADS": "1",
-                       "MKL_ENABLE_INSTRUCTIONS": "SSE4_2"}]
+OTHER_MACHINES = [
+    {},
+    {
+        "NUMBA_CPU_NAME": "generic",
+        "OMP_NUM_THREADS": "2",
+        "NUMBA_NUM_THREADS": "1",
+        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2",
+    },
+]
 
 
 @pytest.mark.parametrize("machine", OTHER_MACHINES, ids=["same", "other-cpu-and-cores"])
 def test_training_repeats_bit_for_bit(digits_model, tmp_path, machine):
     path, summary = digits_model
     again = tmp_path / "again.pt"
-    proc = cli("train", "--arch", "64-40-10", "--data", "digits:train", "--val-data", "digits:test",
-               "--epochs", "3", "--seed", "1", "--lr", "0.5", "--shift", "0", "-o", again, "--json", env=machine)
+    proc = cli(
+        "train",
+        "--arch",
+        "64-40-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "3",
+        "--seed",
+        "1",
+        "--lr",
+        "0.5",
+        "--shift",
+        "0",
+        "-o",
+        again,
+        "--json",
+        env=machine,
+    )
     assert proc.returncode == 0, proc.stderr
     a, b = torch.load(path, weights_only=True), torch.load(again, weights_only=True)
     for key in a["state_dict"]:
@@ -60,8 +111,23 @@ def test_training_repeats_bit_for_bit(digits_model, tmp_path, machine):
 
 def test_training_warns_when_the_kernels_are_not_pinned(tmp_path):
     out = tmp_path / "m.pt"
-    proc = cli("train", "--arch", "64-10-10", "--data", "digits:train", "--val-data", "digits:test", "--epochs", "1",
-               "--ann-epochs", "1", "-o", out, "--json", env={"MKL_CBWR": "AUTO"})
+    proc = cli(
+        "train",
+        "--arch",
+        "64-10-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "1",
+        "--ann-epochs",
+        "1",
+        "-o",
+        out,
+        "--json",
+        env={"MKL_CBWR": "AUTO"},
+    )
     assert proc.returncode == 0, proc.stderr
     assert "MKL_CBWR=AUTO" in proc.stderr and "repeats only on CPUs like this one" in proc.stderr
     assert torch.load(out, weights_only=True)["train"]["cpu_kernels"]["mkl_cbwr"] == "AUTO"
@@ -72,8 +138,9 @@ def test_run_json_schema(digits_model):
     proc = cli("run", path, "--target", "float", "--data", "digits:test", "--limit", "40", "--json")
     assert proc.returncode == 0, proc.stderr
     result = json.loads(proc.stdout)
-    assert {"accuracy", "n", "mean_decision_step", "mean_spikes_until_decision", "mean_spikes_total",
-            "samples"} <= set(result)
+    assert {"accuracy", "n", "mean_decision_step", "mean_spikes_until_decision", "mean_spikes_total", "samples"} <= set(
+        result
+    )
     assert result["n"] == 40 and len(result["samples"]) == 40
     samples = result["samples"]
     assert result["accuracy"] == sum(s["label"] == s["prediction"] for s in samples) / 40
@@ -112,8 +179,19 @@ def _bad_inputs(tmp_path, model):
         "bad arch": ("train", "--arch", "784-x-10", "-o", tmp_path / "a.pt"),
         "arch/data mismatch": ("train", "--arch", "784-400-10", "--data", "digits", "-o", tmp_path / "b.pt"),
         "missing output dir": ("train", "--arch", "64-10-10", "--data", "digits", "-o", tmp_path / "no/c.pt"),
-        "negative ANN epochs": ("train", "--arch", "64-10-10", "--data", "digits", "--val-data", "digits",
-                                "--ann-epochs", "-1", "-o", tmp_path / "d.pt"),
+        "negative ANN epochs": (
+            "train",
+            "--arch",
+            "64-10-10",
+            "--data",
+            "digits",
+            "--val-data",
+            "digits",
+            "--ann-epochs",
+            "-1",
+            "-o",
+            tmp_path / "d.pt",
+        ),
         "unknown option": ("run", model, "--frobnicate"),
     }
 

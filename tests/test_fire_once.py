@@ -1,13 +1,14 @@
-"""The batched fire-once layer against the step-by-step S4NN reference (ttfs_deploy.reference)."""
+"""The batched fire-once layer against the step-by-step S4NN reference (ttfs_deploy.train.reference)."""
+
 import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ttfs_deploy import reference as ref
-from ttfs_deploy import kernels
-from ttfs_deploy.nn.fire_once import fire_once, fire_once_times
+from ttfs_deploy.semantics import kernels
+from ttfs_deploy.train import reference as ref
+from ttfs_deploy.train.fire_once import fire_once, fire_once_times
 
 
 @st.composite
@@ -37,10 +38,14 @@ def test_hand_computed_spike_times():
     # inputs spike at 0, 2, 2, 5 (and one never); weights 60, 30, 20, 50; threshold 100:
     # V(0)=60, V(2)=110 > 100 → crossing at step 2 → spike time 3 (one step of synaptic delay)
     t_in = torch.tensor([[0, 2, 2, 5, 10]])
-    weight = torch.tensor([[60.0, 30.0, 20.0, 50.0, 500.0],   # crosses at 2 → 3
-                           [60.0, 20.0, 20.0, 50.0, 0.0],     # V(2)=100 not > 100; V(5)=150 → 6
-                           [10.0, 10.0, 10.0, 10.0, 900.0],   # only the silent input could fire it
-                           [200.0, -300.0, 0.0, 300.0, 0.0]])  # 0 → 1 (fires before the inhibition)
+    weight = torch.tensor(
+        [
+            [60.0, 30.0, 20.0, 50.0, 500.0],  # crosses at 2 → 3
+            [60.0, 20.0, 20.0, 50.0, 0.0],  # V(2)=100 not > 100; V(5)=150 → 6
+            [10.0, 10.0, 10.0, 10.0, 900.0],  # only the silent input could fire it
+            [200.0, -300.0, 0.0, 300.0, 0.0],
+        ]
+    )  # 0 → 1 (fires before the inhibition)
     out = fire_once_times(t_in, weight, 100.0, T=10)
     assert out.tolist() == [[3, 6, 10, 1]]
 
@@ -97,7 +102,7 @@ def test_batch_gradient_is_sum_of_per_sample_gradients():
     total = torch.zeros_like(batch_grad)
     for b in range(4):
         weight.grad = None
-        fire_once(t_in[b:b + 1], weight, 50.0, 20).backward(d_out[b:b + 1])
+        fire_once(t_in[b : b + 1], weight, 50.0, 20).backward(d_out[b : b + 1])
         total += weight.grad
     torch.testing.assert_close(batch_grad, total)
 
@@ -112,8 +117,9 @@ def test_unknown_norm_is_rejected():
 def test_stepwise_reference_matches_vectorised_reference(case):
     t_in, weight, threshold, T = case
     for x in t_in:
-        np.testing.assert_array_equal(ref.layer_times_stepwise(x, weight, threshold, T),
-                                      ref.layer_times(x, weight, threshold, T))
+        np.testing.assert_array_equal(
+            ref.layer_times_stepwise(x, weight, threshold, T), ref.layer_times(x, weight, threshold, T)
+        )
 
 
 def test_empty_batch_and_silent_inputs():
@@ -140,7 +146,9 @@ def _float32_potentials(t_in, weight, T):
     rows = []
     for b in range(len(t_in)):
         live = sorted_t[b] < T
-        rows.append((sorted_t[b][live], np.cumsum(weight.T[order[b][live]].astype(np.float64), axis=0).astype(np.float32)))
+        rows.append(
+            (sorted_t[b][live], np.cumsum(weight.T[order[b][live]].astype(np.float64), axis=0).astype(np.float32))
+        )
     return sorted_t, order, rows
 
 
@@ -212,14 +220,21 @@ def test_kernels_refuse_indices_they_would_read_out_of_bounds():
 
 
 @settings(max_examples=25, deadline=None)
-@given(batch=st.integers(1, 9), n_in=st.integers(1, 30), n_out=st.integers(1, 12), integer=st.booleans(),
-       seed=st.integers(0, 2**16))
+@given(
+    batch=st.integers(1, 9),
+    n_in=st.integers(1, 30),
+    n_out=st.integers(1, 12),
+    integer=st.booleans(),
+    seed=st.integers(0, 2**16),
+)
 def test_kernels_give_the_same_bits_split_over_threads(batch, n_in, n_out, integer, seed):
     """Samples (spike times) and output neurons (weight gradient) split over threads: no bit changes."""
     rng = np.random.default_rng(seed)
     T = 40
     t_in = rng.integers(0, T + 5, size=(batch, n_in))
-    weight = rng.integers(-20, 40, size=(n_out, n_in)) if integer else rng.normal(1.0, 3.0, (n_out, n_in)).astype(np.float32)
+    weight = (
+        rng.integers(-20, 40, size=(n_out, n_in)) if integer else rng.normal(1.0, 3.0, (n_out, n_in)).astype(np.float32)
+    )
     grad_out = rng.normal(size=(batch, n_out)).astype(np.float32)
     sorted_t, order = kernels.sort_by_time(t_in, T)
 

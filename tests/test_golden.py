@@ -1,5 +1,6 @@
 """golden.simulate on whole networks: the training layer, the S4NN reference, a stepwise integer
 simulator with saturation, the early-stop view and the hardware time mapping."""
+
 import subprocess
 import sys
 
@@ -9,11 +10,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ttfs_deploy import reference as ref
+from ttfs_deploy import semantics
 from ttfs_deploy.backends import golden
 from ttfs_deploy.ir import FireOnceLayer, InputLayer, NetworkIR, from_checkpoint_weights
-from ttfs_deploy.metrics import RunResult
-from ttfs_deploy.nn.fire_once import fire_once_times
+from ttfs_deploy.semantics.readout import RunResult
+from ttfs_deploy.train import reference as ref
+from ttfs_deploy.train.fire_once import fire_once_times
 
 
 def chain_net(weights, thresholds, T, quant=None, zero_policy="silent"):
@@ -65,8 +67,9 @@ def test_float_network_matches_training_layers_and_reference(case):
     T = net.T
     expected = [np.minimum(t_in, T)]
     for layer in net.fire_once_layers():
-        expected.append(fire_once_times(torch.from_numpy(expected[-1]), torch.tensor(layer.weight),
-                                        layer.threshold, T).numpy())
+        expected.append(
+            fire_once_times(torch.from_numpy(expected[-1]), torch.tensor(layer.weight), layer.threshold, T).numpy()
+        )
     for a, b in zip(got, expected):
         assert a.dtype == np.int64
         np.testing.assert_array_equal(a, b)
@@ -145,42 +148,52 @@ def test_crossing_at_the_last_step_is_no_spike_and_late_inputs_are_silent():
 
 def test_early_stop_view_masks_every_layer_after_the_decision():
     times = [np.array([[0, 5, 9], [1, 2, 3]]), np.array([[3, 8], [4, 10]]), np.array([[6, 4, 10], [10, 10, 10]])]
-    view = golden.early_stop_view(times, 10)
-    assert [v.tolist() for v in view] == [[[0, 10, 10], [1, 2, 3]], [[3, 10], [4, 10]],
-                                          [[10, 4, 10], [10, 10, 10]]]
+    view = semantics.early_stop_view(times, 10)
+    assert [v.tolist() for v in view] == [[[0, 10, 10], [1, 2, 3]], [[3, 10], [4, 10]], [[10, 4, 10], [10, 10, 10]]]
 
 
 def test_simulate_early_stop_equals_the_view():
     rng = np.random.default_rng(3)
-    net = from_checkpoint_weights([rng.integers(0, 30, (8, 10)).astype(float),
-                                   rng.integers(0, 30, (3, 8)).astype(float)],
-                                  [40.0, 30.0], 20, "silent", (2, 5))
+    net = from_checkpoint_weights(
+        [rng.integers(0, 30, (8, 10)).astype(float), rng.integers(0, 30, (3, 8)).astype(float)],
+        [40.0, 30.0],
+        20,
+        "silent",
+        (2, 5),
+    )
     t_in = rng.integers(0, 21, size=(12, 10))
     full = golden.simulate(net, t_in)
-    assert all(np.array_equal(a, b) for a, b in zip(golden.simulate(net, t_in, early_stop=True),
-                                                     golden.early_stop_view(full, 20)))
+    assert all(
+        np.array_equal(a, b)
+        for a, b in zip(golden.simulate(net, t_in, early_stop=True), semantics.early_stop_view(full, 20))
+    )
 
 
 def test_sample_starts_and_hardware_times():
     out = np.array([[5, 7], [20, 20], [3, 3]])  # decisions 5, none, 3 (T = 20)
-    assert golden.sample_starts(out, 20, early_stop=False).tolist() == [1, 21, 41]
-    assert golden.sample_starts(out, 20, early_stop=True).tolist() == [1, 7, 27]
+    assert semantics.sample_starts(out, 20, early_stop=False).tolist() == [1, 21, 41]
+    assert semantics.sample_starts(out, 20, early_stop=True).tolist() == [1, 7, 27]
     times = [np.array([[0, 20], [3, 4]]), np.array([[2, 20], [20, 5]])]
-    assert [h.tolist() for h in golden.hardware_times(times, 20)] == [[[1, -1], [4, 5]], [[3, -1], [-1, 6]]]
+    assert [h.tolist() for h in semantics.hardware_times(times, 20)] == [[[1, -1], [4, 5]], [[3, -1], [-1, 6]]]
     starts = np.array([1, 21])
-    assert [h.tolist() for h in golden.hardware_times(times, 20, delay=2, start=starts)] == \
-        [[[1, -1], [24, 25]], [[4, -1], [-1, 27]]]
+    assert [h.tolist() for h in semantics.hardware_times(times, 20, delay=2, start=starts)] == [
+        [[1, -1], [24, 25]],
+        [[4, -1], [-1, 27]],
+    ]
 
 
 def test_large_batch_matches_small_batches():
     rng = np.random.default_rng(5)
     quant = {"profile": "t", "weight_bits": 8, "membrane_bits": 12, "weight_exponents": [0, -1]}
-    net = chain_net([rng.integers(-40, 80, (50, 64)).astype(np.int32),
-                     rng.integers(-128, 128, (10, 50)).astype(np.int32)],
-                    [900, 400], 64, quant)
+    net = chain_net(
+        [rng.integers(-40, 80, (50, 64)).astype(np.int32), rng.integers(-128, 128, (10, 50)).astype(np.int32)],
+        [900, 400],
+        64,
+        quant,
+    )
     t_in = rng.integers(0, 65, size=(300, 64))
     whole = golden.simulate(net, t_in)
-    parts = [golden.simulate(net, t_in[i:i + 7]) for i in range(0, 300, 7)]
+    parts = [golden.simulate(net, t_in[i : i + 7]) for i in range(0, 300, 7)]
     for k, layer in enumerate(whole):
         np.testing.assert_array_equal(layer, np.concatenate([p[k] for p in parts]))
     assert (whole[1] < 64).any() and (whole[2] < 64).any()
@@ -195,12 +208,15 @@ def test_run_returns_a_classified_result():
     assert isinstance(result, RunResult) and result.target == "golden" and result.n == 5 and result.T == 32
 
 
-@pytest.mark.parametrize("t_in, message", [
-    (np.zeros((2, 5), dtype=int), "shape"),
-    (np.zeros(9, dtype=int), "shape"),
-    (np.full((1, 9), -1), ">= 0"),
-    (np.full((1, 9), 0.5), "integer"),
-])
+@pytest.mark.parametrize(
+    "t_in, message",
+    [
+        (np.zeros((2, 5), dtype=int), "shape"),
+        (np.zeros(9, dtype=int), "shape"),
+        (np.full((1, 9), -1), ">= 0"),
+        (np.full((1, 9), 0.5), "integer"),
+    ],
+)
 def test_bad_inputs(t_in, message):
     net = from_checkpoint_weights([np.ones((2, 9))], 1.0, 8, "silent", (3, 3))
     with pytest.raises(ValueError, match=message):
@@ -209,12 +225,16 @@ def test_bad_inputs(t_in, message):
 
 def test_empty_batch():
     net = from_checkpoint_weights([np.ones((2, 9)), np.ones((4, 2))], 1.0, 8, "silent", (3, 3))
-    assert [t.shape for t in golden.simulate(net, np.zeros((0, 9), dtype=int), early_stop=True)] == \
-        [(0, 9), (0, 2), (0, 4)]
+    assert [t.shape for t in golden.simulate(net, np.zeros((0, 9), dtype=int), early_stop=True)] == [
+        (0, 9),
+        (0, 2),
+        (0, 4),
+    ]
 
 
 def test_golden_does_not_import_torch_or_lava():
-    code = ("import sys, ttfs_deploy.backends.golden; "
-            "print(sorted(m for m in ('torch', 'lava') if m in sys.modules))")
+    code = (
+        "import sys, ttfs_deploy.semantics.fire_once; print(sorted(m for m in ('torch', 'lava') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"

@@ -1,7 +1,8 @@
 """Hardware profiles: shipped ones load with sourced figures; malformed ones give one clear error."""
+
 import pytest
 
-from ttfs_deploy.hardware import ProfileError, available_profiles, load_profile
+from ttfs_deploy.compiler.hardware import ProfileError, available_profiles, load_profile
 
 
 def test_shipped_profiles_load_and_cite_sources():
@@ -19,15 +20,24 @@ def test_shipped_profiles_load_and_cite_sources():
             assert figure.source and figure.source != "unknown" or figure.value is None
 
 
-@pytest.mark.parametrize("text, message", [
-    ("[1, 2", "not valid YAML"),
-    ("- a\n- b\n", "mapping"),
-    ("bit_widths: {weight: {value: 8}, weight_exponent: {min: 0, max: 1}}\n", "missing"),
-    ("bit_widths: {weight: {value: -8}, membrane: {value: 24}, threshold: {value: 20}, "
-     "weight_exponent: {min: 0, max: 1}}\ntiming: {stage_delay_steps: {value: 1}}\n", "positive integer"),
-    ("bit_widths: {weight: {value: 8}, membrane: {value: 24}, threshold: {value: 20}, "
-     "weight_exponent: {min: 3, max: 1}}\n", "weight_exponent"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("[1, 2", "not valid YAML"),
+        ("- a\n- b\n", "mapping"),
+        ("bit_widths: {weight: {value: 8}, weight_exponent: {min: 0, max: 1}}\n", "missing"),
+        (
+            "bit_widths: {weight: {value: -8}, membrane: {value: 24}, threshold: {value: 20}, "
+            "weight_exponent: {min: 0, max: 1}}\ntiming: {stage_delay_steps: {value: 1}}\n",
+            "positive integer",
+        ),
+        (
+            "bit_widths: {weight: {value: 8}, membrane: {value: 24}, threshold: {value: 20}, "
+            "weight_exponent: {min: 3, max: 1}}\n",
+            "weight_exponent",
+        ),
+    ],
+)
 def test_malformed_profiles(tmp_path, text, message):
     path = tmp_path / "bad.yaml"
     path.write_text(text)

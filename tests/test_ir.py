@@ -1,4 +1,5 @@
 """NetworkIR: validation, graph view, .ttfs round trips and every malformed-file case."""
+
 import io
 import json
 import subprocess
@@ -17,17 +18,33 @@ QUANT = {"profile": "loihi2", "weight_bits": 8, "membrane_bits": 24, "weight_exp
 
 def float_net(**changes):
     rng = np.random.default_rng(0)
-    net = from_checkpoint_weights([rng.normal(size=(5, 6)), rng.normal(size=(3, 5))], [1.5, 2.0], 16, "silent", (2, 3),
-                                  meta={"source": "test", "accuracy": 0.5})
+    net = from_checkpoint_weights(
+        [rng.normal(size=(5, 6)), rng.normal(size=(3, 5))],
+        [1.5, 2.0],
+        16,
+        "silent",
+        (2, 3),
+        meta={"source": "test", "accuracy": 0.5},
+    )
     return irm.NetworkIR(**{**net.__dict__, **changes}) if changes else net
 
 
 def quant_net(**changes):
     rng = np.random.default_rng(1)
-    layers = (InputLayer("input", 6), FireOnceLayer("fc1", rng.integers(-128, 128, (5, 6)).astype(np.int32), 300),
-              FireOnceLayer("fc2", rng.integers(-128, 128, (3, 5)).astype(np.int32), 0))
-    fields = dict(layers=layers, edges=(("input", "fc1"), ("fc1", "fc2")), T=256, zero_policy="last",
-                  image_shape=(2, 3), quant=dict(QUANT), meta={"target": "loihi-sim"})
+    layers = (
+        InputLayer("input", 6),
+        FireOnceLayer("fc1", rng.integers(-128, 128, (5, 6)).astype(np.int32), 300),
+        FireOnceLayer("fc2", rng.integers(-128, 128, (3, 5)).astype(np.int32), 0),
+    )
+    fields = dict(
+        layers=layers,
+        edges=(("input", "fc1"), ("fc1", "fc2")),
+        T=256,
+        zero_policy="last",
+        image_shape=(2, 3),
+        quant=dict(QUANT),
+        meta={"target": "loihi-sim"},
+    )
     fields.update(changes)
     return NetworkIR(**fields)
 
@@ -40,11 +57,19 @@ def assert_same(a: NetworkIR, b: NetworkIR):
             assert x.weight.dtype == y.weight.dtype
             np.testing.assert_array_equal(x.weight, y.weight)
             assert x.threshold == y.threshold and type(x.threshold) is type(y.threshold)
-    assert (a.edges, a.T, a.zero_policy, a.image_shape, a.delay, a.quant, a.meta) == \
-        (b.edges, b.T, b.zero_policy, b.image_shape, b.delay, b.quant, b.meta)
+    assert (a.edges, a.T, a.zero_policy, a.image_shape, a.delay, a.quant, a.meta) == (
+        b.edges,
+        b.T,
+        b.zero_policy,
+        b.image_shape,
+        b.delay,
+        b.quant,
+        b.meta,
+    )
 
 
 # --- construction and validation -------------------------------------------------------------------
+
 
 def test_from_checkpoint_weights_builds_a_float_chain():
     net = float_net()
@@ -62,8 +87,9 @@ def test_quantized_network_properties():
 
 def test_graph_carries_layers_and_chain_ignores_listing_order():
     net = quant_net()
-    shuffled = NetworkIR(tuple(reversed(net.layers)), net.edges, net.T, net.zero_policy, net.image_shape,
-                         quant=net.quant)
+    shuffled = NetworkIR(
+        tuple(reversed(net.layers)), net.edges, net.T, net.zero_policy, net.image_shape, quant=net.quant
+    )
     graph = shuffled.graph()
     assert isinstance(graph, nx.DiGraph) and set(graph.edges) == {("input", "fc1"), ("fc1", "fc2")}
     assert graph.nodes["fc1"]["layer"] is net.layers[1]
@@ -85,17 +111,20 @@ def _fl(name, n_out, n_in, threshold=1.0):
     return FireOnceLayer(name, np.ones((n_out, n_in)), threshold)
 
 
-@pytest.mark.parametrize("layers, edges, message", [
-    ((_fl("a", 2, 4),), (), "exactly one InputLayer"),
-    ((InputLayer("i", 4), InputLayer("j", 4), _fl("a", 2, 4)), (("i", "a"),), "exactly one InputLayer"),
-    ((InputLayer("i", 4), _fl("a", 2, 4), _fl("b", 2, 4)), (("i", "a"), ("i", "b")), "feeds 2 layers"),
-    ((InputLayer("i", 4), _fl("a", 2, 4), _fl("b", 2, 2)), (("i", "a"),), "not on the path"),
-    ((InputLayer("i", 4), _fl("a", 2, 4), _fl("b", 2, 2)), (("i", "a"), ("a", "b"), ("b", "a")), "cycle"),
-    ((InputLayer("i", 4), _fl("a", 2, 3)), (("i", "a"),), "expects 3 inputs"),
-    ((InputLayer("i", 4), _fl("a", 2, 4)), (("i", "x"),), "unknown layer"),
-    ((InputLayer("i", 4), _fl("i", 2, 4)), (("i", "i"),), "duplicate layer name"),
-    ((InputLayer("i", 4),), (), "at least one FireOnceLayer"),
-])
+@pytest.mark.parametrize(
+    "layers, edges, message",
+    [
+        ((_fl("a", 2, 4),), (), "exactly one InputLayer"),
+        ((InputLayer("i", 4), InputLayer("j", 4), _fl("a", 2, 4)), (("i", "a"),), "exactly one InputLayer"),
+        ((InputLayer("i", 4), _fl("a", 2, 4), _fl("b", 2, 4)), (("i", "a"), ("i", "b")), "feeds 2 layers"),
+        ((InputLayer("i", 4), _fl("a", 2, 4), _fl("b", 2, 2)), (("i", "a"),), "not on the path"),
+        ((InputLayer("i", 4), _fl("a", 2, 4), _fl("b", 2, 2)), (("i", "a"), ("a", "b"), ("b", "a")), "cycle"),
+        ((InputLayer("i", 4), _fl("a", 2, 3)), (("i", "a"),), "expects 3 inputs"),
+        ((InputLayer("i", 4), _fl("a", 2, 4)), (("i", "x"),), "unknown layer"),
+        ((InputLayer("i", 4), _fl("i", 2, 4)), (("i", "i"),), "duplicate layer name"),
+        ((InputLayer("i", 4),), (), "at least one FireOnceLayer"),
+    ],
+)
 def test_structural_errors(layers, edges, message):
     net = NetworkIR(layers, edges, 8, "silent", (2, 2))
     with pytest.raises(IRError, match=message):
@@ -107,32 +136,38 @@ def test_image_shape_must_match_input():
         NetworkIR((InputLayer("i", 4), _fl("a", 2, 4)), (("i", "a"),), 8, "silent", (3, 3)).chain()
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"T": 1}, "T must be at least 2"),
-    ({"T": 2.5}, "T must be an integer"),
-    ({"zero_policy": "black"}, "zero_policy"),
-    ({"delay": 0}, "delay"),
-    ({"image_shape": (6,)}, "image_shape"),
-    ({"quant": {"profile": "x"}}, "quant lacks"),
-    ({"quant": {**QUANT, "membrane_bits": 1}}, "membrane_bits"),
-    ({"quant": {**QUANT, "weight_exponents": [0.5, 1]}}, "weight_exponents"),
-    ({"meta": []}, "meta must be a dict"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"T": 1}, "T must be at least 2"),
+        ({"T": 2.5}, "T must be an integer"),
+        ({"zero_policy": "black"}, "zero_policy"),
+        ({"delay": 0}, "delay"),
+        ({"image_shape": (6,)}, "image_shape"),
+        ({"quant": {"profile": "x"}}, "quant lacks"),
+        ({"quant": {**QUANT, "membrane_bits": 1}}, "membrane_bits"),
+        ({"quant": {**QUANT, "weight_exponents": [0.5, 1]}}, "weight_exponents"),
+        ({"meta": []}, "meta must be a dict"),
+    ],
+)
 def test_field_errors(changes, message):
     with pytest.raises(IRError, match=message):
         quant_net(**changes)
 
 
-@pytest.mark.parametrize("make, message", [
-    (lambda: FireOnceLayer("a", np.ones(3), 1.0), "2-D"),
-    (lambda: FireOnceLayer("a", np.ones((0, 3)), 1.0), "2-D"),
-    (lambda: FireOnceLayer("a", np.full((2, 2), np.nan), 1.0), "finite"),
-    (lambda: FireOnceLayer("a", np.ones((2, 2)), -1.0), ">= 0"),
-    (lambda: FireOnceLayer("a", np.ones((2, 2)), "1"), "threshold must be a number"),
-    (lambda: FireOnceLayer("a", np.array([["x"]]), 1), "numeric"),
-    (lambda: FireOnceLayer("", np.ones((2, 2)), 1), "non-empty"),
-    (lambda: InputLayer("i", 0), "positive"),
-])
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: FireOnceLayer("a", np.ones(3), 1.0), "2-D"),
+        (lambda: FireOnceLayer("a", np.ones((0, 3)), 1.0), "2-D"),
+        (lambda: FireOnceLayer("a", np.full((2, 2), np.nan), 1.0), "finite"),
+        (lambda: FireOnceLayer("a", np.ones((2, 2)), -1.0), ">= 0"),
+        (lambda: FireOnceLayer("a", np.ones((2, 2)), "1"), "threshold must be a number"),
+        (lambda: FireOnceLayer("a", np.array([["x"]]), 1), "numeric"),
+        (lambda: FireOnceLayer("", np.ones((2, 2)), 1), "non-empty"),
+        (lambda: InputLayer("i", 0), "positive"),
+    ],
+)
 def test_layer_errors(make, message):
     with pytest.raises(IRError, match=message):
         make()
@@ -167,6 +202,7 @@ def test_ir_module_imports_neither_torch_nor_lava():
 
 # --- files -----------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("make", [float_net, quant_net])
 def test_round_trip(tmp_path, make):
     net = make()
@@ -197,8 +233,15 @@ def test_save_rejects_unserialisable_meta(tmp_path):
 
 def _archive(metadata, arrays=None) -> bytes:
     stream = io.BytesIO()
-    payload = {} if metadata is None else {"metadata": np.frombuffer(
-        metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode(), dtype=np.uint8)}
+    payload = (
+        {}
+        if metadata is None
+        else {
+            "metadata": np.frombuffer(
+                metadata if isinstance(metadata, bytes) else json.dumps(metadata).encode(), dtype=np.uint8
+            )
+        }
+    )
     np.savez(stream, **payload, **(arrays or {}))
     return stream.getvalue()
 
@@ -222,7 +265,8 @@ BAD_FILES = {
     "metadata not json": lambda md, ar: _archive(b"{not json", ar),
     "metadata not utf-8": lambda md, ar: _archive(b"\xff\xfe", ar),
     "metadata wrong dtype": lambda md, ar: (lambda s: (np.savez(s, metadata=np.arange(3.0), **ar), s.getvalue())[1])(
-        io.BytesIO()),
+        io.BytesIO()
+    ),
     "metadata is a list": lambda md, ar: _archive([1, 2], ar),
     "foreign format": lambda md, ar: _archive(_edit(md, format="nir"), ar),
     "future version": lambda md, ar: _archive(_edit(md, version=2), ar),
@@ -233,12 +277,21 @@ BAD_FILES = {
     "bad edges": lambda md, ar: _archive(_edit(md, edges=[["input"]]), ar),
     "missing weight": lambda md, ar: _archive(md, {k: v for k, v in ar.items() if k != "weight_1"}),
     "wrong weight shape": lambda md, ar: _archive(md, {**ar, "weight_1": np.zeros((3, 4), np.int32)}),
-    "object weight": lambda md, ar: (lambda s: (np.savez(s, metadata=np.frombuffer(json.dumps(md).encode(), np.uint8),
-                                                         weight_0=np.array([None, 1], dtype=object),
-                                                         weight_1=ar["weight_1"]), s.getvalue())[1])(io.BytesIO()),
+    "object weight": lambda md, ar: (
+        lambda s: (
+            np.savez(
+                s,
+                metadata=np.frombuffer(json.dumps(md).encode(), np.uint8),
+                weight_0=np.array([None, 1], dtype=object),
+                weight_1=ar["weight_1"],
+            ),
+            s.getvalue(),
+        )[1]
+    )(io.BytesIO()),
     "string weight": lambda md, ar: _archive(md, {**ar, "weight_0": np.full((5, 6), "a")}),
     "threshold string": lambda md, ar: _archive(
-        _edit(md, layers=[md["layers"][0], {**md["layers"][1], "threshold": "300"}, md["layers"][2]]), ar),
+        _edit(md, layers=[md["layers"][0], {**md["layers"][1], "threshold": "300"}, md["layers"][2]]), ar
+    ),
     "float weights in quantized": lambda md, ar: _archive(md, {**ar, "weight_0": ar["weight_0"].astype(float)}),
 }
 

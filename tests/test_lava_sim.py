@@ -3,6 +3,7 @@
 Lava runs start several OS processes (Lava forks this test process) and cost ~0.2-1 s each plus
 ~1 ms per simulated step, so the property tests use few examples.
 """
+
 import multiprocessing
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from ttfs_deploy import semantics
 from ttfs_deploy.backends import golden, lava_sim
 from ttfs_deploy.ir import FireOnceLayer, InputLayer, IRError, NetworkIR
 
@@ -101,14 +103,17 @@ def test_deepest_recordable_network_equals_golden_and_deeper_is_refused(lava):
     net = chain_net(weights, [40] * MAX_LAYERS, 16, quant(exponents=[0] * MAX_LAYERS))
     t_in = rng.integers(0, 18, size=(4, 6))
     for early_stop in (False, True):
-        assert_equal_times(lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
-                           golden.simulate(net, t_in, early_stop=early_stop))
+        assert_equal_times(
+            lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
+            golden.simulate(net, t_in, early_stop=early_stop),
+        )
     deeper = chain_net(weights + [weights[-1]], [40] * (MAX_LAYERS + 1), 16, quant(exponents=[0] * (MAX_LAYERS + 1)))
     with pytest.raises(IRError, match=f"at most {MAX_LAYERS} fire-once layers"):
         lava_sim.simulate(deeper, t_in)
 
 
 # --- equality with golden ------------------------------------------------------------------------------
+
 
 @st.composite
 def quantized_cases(draw):
@@ -133,8 +138,10 @@ def quantized_cases(draw):
 def test_fixed_point_equals_golden_with_and_without_early_stop(lava, case):
     net, t_in = case
     for early_stop in (False, True):
-        assert_equal_times(lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
-                           golden.simulate(net, t_in, early_stop=early_stop))
+        assert_equal_times(
+            lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
+            golden.simulate(net, t_in, early_stop=early_stop),
+        )
 
 
 @st.composite
@@ -155,16 +162,21 @@ def float_cases(draw):
 def test_floating_point_equals_golden(lava, case):
     net, t_in = case
     for early_stop in (False, True):
-        assert_equal_times(lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
-                           golden.simulate(net, t_in, early_stop=early_stop))
+        assert_equal_times(
+            lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120),
+            golden.simulate(net, t_in, early_stop=early_stop),
+        )
 
 
-@pytest.mark.parametrize("weights, threshold, bits, expected", [
-    ([127, 127, -100, 90], 127, 8, 10),   # V = 127, 127 (not 254), 27, 117: never above 127
-    ([127, 127, -100, 90], 127, 24, 2),   # V = 127, 254 > 127 at step 1
-    ([-128, -128, 127, 127], 125, 8, 4),  # V = -128, -128 (not -256), -1, 126 > 125 at step 3
-    ([-128, -128, 127, 127], 125, 24, 10),  # V = -128, -256, -129, -2
-])
+@pytest.mark.parametrize(
+    "weights, threshold, bits, expected",
+    [
+        ([127, 127, -100, 90], 127, 8, 10),  # V = 127, 127 (not 254), 27, 117: never above 127
+        ([127, 127, -100, 90], 127, 24, 2),  # V = 127, 254 > 127 at step 1
+        ([-128, -128, 127, 127], 125, 8, 4),  # V = -128, -128 (not -256), -1, 126 > 125 at step 3
+        ([-128, -128, 127, 127], 125, 24, 10),  # V = -128, -256, -129, -2
+    ],
+)
 def test_saturating_membrane_by_hand(lava, weights, threshold, bits, expected):
     net = chain_net([np.array([weights], dtype=np.int32)], [threshold], 10, quant(bits))
     t_in = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
@@ -184,15 +196,17 @@ def test_streamed_samples_do_not_leak_into_each_other(lava):
     T = 16
     net = leak_probe_net(T)
     silent = [T, T, T]
-    t_in = np.array([
-        [T - 2, T - 1, T - 1],  # activity in the last steps of a full window
-        silent,                 # must stay silent: nothing carried over
-        [0, T, 1],              # decision at 3 (input 2 → hidden 1 → output 1) with hidden 0 charged to 100
-        [5, T, T],              # input 0 alone (100 < 120) must not fire hidden 0: the 100 must be gone
-        [5, 5, 5],
-        silent,
-        [0, 0, 0],
-    ])
+    t_in = np.array(
+        [
+            [T - 2, T - 1, T - 1],  # activity in the last steps of a full window
+            silent,  # must stay silent: nothing carried over
+            [0, T, 1],  # decision at 3 (input 2 → hidden 1 → output 1) with hidden 0 charged to 100
+            [5, T, T],  # input 0 alone (100 < 120) must not fire hidden 0: the 100 must be gone
+            [5, 5, 5],
+            silent,
+            [0, 0, 0],
+        ]
+    )
     for early_stop in (False, True):
         expected = golden.simulate(net, t_in, early_stop=early_stop)
         streamed = lava_sim.simulate(net, t_in, early_stop=early_stop, timeout_s=120)
@@ -200,13 +214,13 @@ def test_streamed_samples_do_not_leak_into_each_other(lava):
         for k in (1, 5):
             assert (streamed[1][k] == T).all() and (streamed[2][k] == T).all()
         assert streamed[2][2].tolist() == [T, 3] and streamed[1][3].tolist() == [T, T]
-    one_by_one = [lava_sim.simulate(net, t_in[i:i + 1], early_stop=True, timeout_s=120) for i in (2, 3)]
+    one_by_one = [lava_sim.simulate(net, t_in[i : i + 1], early_stop=True, timeout_s=120) for i in (2, 3)]
     for layer in range(3):
         np.testing.assert_array_equal(streamed[layer][2:4], np.concatenate([r[layer] for r in one_by_one]))
 
 
 def test_lava_send_steps_follow_the_documented_time_convention(lava):
-    """Record every spike's Lava time_step with Lava's own sink and compare with golden.hardware_times."""
+    """Record every spike's Lava time_step with Lava's own sink and compare with semantics.hardware_times."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.proc.io.sink import RingBuffer
 
@@ -215,7 +229,7 @@ def test_lava_send_steps_follow_the_documented_time_convention(lava):
     t_in = np.array([[0, 3, T], [2, 2, 1], [T, T, T], [4, 6, 0]])
     for early_stop in (False, True):
         expected = golden.simulate(net, t_in, early_stop=early_stop)
-        starts = golden.sample_starts(expected[-1], T, early_stop)
+        starts = semantics.sample_starts(expected[-1], T, early_stop)
         steps = int(starts[-1]) + T + 2
         graph = lava_sim._build(net, t_in, early_stop, lava_sim._lava())
         sinks = []
@@ -227,7 +241,7 @@ def test_lava_send_steps_follow_the_documented_time_convention(lava):
             recorded = [sink.data.get() for sink in sinks]
         finally:
             graph.source.stop()
-        for k, (data, hw) in enumerate(zip(recorded, golden.hardware_times(expected, T, start=starts))):
+        for k, (data, hw) in enumerate(zip(recorded, semantics.hardware_times(expected, T, start=starts))):
             neuron, step_index = np.nonzero(data)
             sent = sorted(zip(neuron.tolist(), (step_index + 1).tolist()))  # time_step is 1-based
             wanted = sorted((j, int(s)) for row in hw for j, s in enumerate(row) if s >= 0)
@@ -252,6 +266,7 @@ def test_mnist_run_on_a_784_400_10_network_matches_golden(lava):
 
 
 # --- failures become clear errors -------------------------------------------------------------------
+
 
 def _small_case():
     net = chain_net([np.array([[127, 127]], dtype=np.int32)], [100], 8, quant())
@@ -295,7 +310,7 @@ def test_shipped_models_equal_golden_on_200_digits(model):
     import pathlib
 
     from ttfs_deploy.coding import encode_ttfs
-    from ttfs_deploy.compiler import compile_network, load_network
+    from ttfs_deploy.compiler.pipeline import compile_network, load_network
     from ttfs_deploy.data import load
 
     path = pathlib.Path(__file__).resolve().parents[1] / "models" / model

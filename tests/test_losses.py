@@ -1,8 +1,9 @@
 """Loss targets as the papers define them (S4NN relative targets; seed 000 eq. 6-7)."""
+
 import torch
 
-from ttfs_deploy import reference as ref
-from ttfs_deploy.nn.losses import aggressive_targets, s4nn_targets, temporal_loss
+from ttfs_deploy.train import reference as ref
+from ttfs_deploy.train.losses import aggressive_targets, s4nn_targets, temporal_loss
 
 T = 256
 
@@ -17,9 +18,11 @@ def test_aggressive_targets_winner_time_and_T():
 def test_s4nn_relative_targets():
     t = torch.tensor([[50.0, 40.0, 42.0, 100.0], [256.0, 256.0, 256.0, 256.0], [254.0, 255.0, 256.0, 256.0]])
     labels = torch.tensor([0, 1, 1])
-    expected = [[40.0, 43.0, 43.0, 100.0],     # within gamma of 40 → 43; label → 40; far ones keep time
-                [256.0, 253.0, 256.0, 256.0],  # nobody fired: label → T - gamma
-                [256.0, 254.0, 256.0, 256.0]]  # min(tau + gamma, T) clamps at T
+    expected = [
+        [40.0, 43.0, 43.0, 100.0],  # within gamma of 40 → 43; label → 40; far ones keep time
+        [256.0, 253.0, 256.0, 256.0],  # nobody fired: label → T - gamma
+        [256.0, 254.0, 256.0, 256.0],
+    ]  # min(tau + gamma, T) clamps at T
     assert s4nn_targets(t, labels, T, gamma=3).tolist() == expected
 
 

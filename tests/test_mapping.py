@@ -1,12 +1,13 @@
 """Mapper and named design-rule checks against hand-computed core counts."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 
-from ttfs_deploy.hardware import Figure, load_profile
+from ttfs_deploy.compiler.hardware import Figure, load_profile
+from ttfs_deploy.compiler.mapping import MappingError, check, map_network, rule_fan_in, rule_weight_range
 from ttfs_deploy.ir import from_checkpoint_weights
-from ttfs_deploy.mapping import MappingError, check, map_network, rule_fan_in, rule_weight_range
 
 
 def _ir(sizes):

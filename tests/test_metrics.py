@@ -1,7 +1,8 @@
 """Decision rule, tie handling and spike counting on hand-checked spike times."""
+
 import numpy as np
 
-from ttfs_deploy.metrics import classify
+from ttfs_deploy.semantics.readout import classify
 
 T = 10
 
@@ -25,8 +26,13 @@ def test_decision_ties_and_counts():
     summary = result.to_json()
     assert summary["n"] == 3 and summary["mean_decision_step"] == (4 + 5 + 10) / 3
     assert summary["mean_spikes_total"] == (6 + 8 + 1) / 3
-    assert set(summary["samples"][0]) == {"label", "prediction", "decision_step",
-                                          "spikes_until_decision", "spikes_total"}
+    assert set(summary["samples"][0]) == {
+        "label",
+        "prediction",
+        "decision_step",
+        "spikes_until_decision",
+        "spikes_total",
+    }
 
 
 def test_strict_accuracy_counts_resolved_ties_as_wrong():

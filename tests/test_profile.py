@@ -1,14 +1,15 @@
 """Profiler counts on a hand-checked tiny trace, energy arithmetic, budgets and report files."""
+
 import json
 import pathlib
 
 import numpy as np
 import pytest
 
-from ttfs_deploy.budget import BudgetError, check_budget, load_budget
-from ttfs_deploy.hardware import load_profile
-from ttfs_deploy.profile import build, count
-from ttfs_deploy.report import PLOTS, write_report
+from ttfs_deploy.compiler.hardware import load_profile
+from ttfs_deploy.measure.budget import BudgetError, check_budget, load_budget
+from ttfs_deploy.measure.costs import build, count
+from ttfs_deploy.measure.report import PLOTS, write_report
 
 from .test_cli import cli
 
@@ -47,16 +48,19 @@ def test_energy_arithmetic_loihi1():
     assert build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi2"), 2).energy_is_estimate
 
 
-@pytest.mark.parametrize("text, message", [
-    ("budget: {max_spikes_per_inference: -1}", "negative"),
-    ("budget: {max_spikes: 3}", "unknown key"),
-    ("budget: {min_accuracy: 95}", "fraction"),
-    ("budget: {max_energy_nj: lots}", "number"),
-    ("limits: {max_energy_nj: 3}", "top-level"),
-    ("budget: {layers: {fc1: {max_sparks: 3}}}", "unknown limit"),
-    ("budget: {}", "no limits"),
-    ("budget: [", "YAML"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("budget: {max_spikes_per_inference: -1}", "negative"),
+        ("budget: {max_spikes: 3}", "unknown key"),
+        ("budget: {min_accuracy: 95}", "fraction"),
+        ("budget: {max_energy_nj: lots}", "number"),
+        ("limits: {max_energy_nj: 3}", "top-level"),
+        ("budget: {layers: {fc1: {max_sparks: 3}}}", "unknown limit"),
+        ("budget: {}", "no limits"),
+        ("budget: [", "YAML"),
+    ],
+)
 def test_malformed_budgets(tmp_path, text, message):
     path = tmp_path / "budget.yaml"
     path.write_text(text)
@@ -65,21 +69,34 @@ def test_malformed_budgets(tmp_path, text, message):
 
 
 def test_budget_checks():
-    budget = {"limits": {"max_spikes_per_inference": 5, "min_accuracy": 0.9, "max_energy_nj": 1.0},
-              "layers": {"fc1": {"max_spikes": 0.5}}}
+    budget = {
+        "limits": {"max_spikes_per_inference": 5, "min_accuracy": 0.9, "max_energy_nj": 1.0},
+        "layers": {"fc1": {"max_spikes": 0.5}},
+    }
     run = {"mean_spikes_total": 5, "mean_spikes_until_decision": 4, "mean_decision_step": 4, "accuracy": 0.8}
     prof = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2).to_json()
     checks = {c.name: c.passed for c in check_budget(budget, run, prof)}
-    assert checks == {"max_spikes_per_inference": True, "min_accuracy": False, "max_energy_nj": False,
-                      "fc1.max_spikes": False}
+    assert checks == {
+        "max_spikes_per_inference": True,
+        "min_accuracy": False,
+        "max_energy_nj": False,
+        "fc1.max_spikes": False,
+    }
 
 
 def test_report_files(tmp_path):
     prof = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2).to_json()
-    run = {"accuracy": 1.0, "accuracy_strict": 1.0, "mean_decision_step": 4, "mean_spikes_until_decision": 4,
-           "mean_spikes_total": 5, "samples": [{"label": 0, "prediction": 0, "decision_step": 4}]}
-    paths = write_report(tmp_path, {"model": "m", "data": "d", "command": "c", "run": run, "profile": prof},
-                         TIMES, NAMES)
+    run = {
+        "accuracy": 1.0,
+        "accuracy_strict": 1.0,
+        "mean_decision_step": 4,
+        "mean_spikes_until_decision": 4,
+        "mean_spikes_total": 5,
+        "samples": [{"label": 0, "prediction": 0, "decision_step": 4}],
+    }
+    paths = write_report(
+        tmp_path, {"model": "m", "data": "d", "command": "c", "run": run, "profile": prof}, TIMES, NAMES
+    )
     assert json.loads((tmp_path / "report.json").read_text())["profile"]["n"] == 1
     assert "| fc1 | 2 |" in (tmp_path / "report.md").read_text()
     page = (tmp_path / "report.html").read_text()
@@ -111,8 +128,7 @@ def test_budget_check_exit_codes(tmp_path):
 def test_golden_and_loihi_sim_profiles_count_the_same(tmp_path):
     reports = {}
     for target in ("golden", "loihi-sim"):
-        proc = cli("profile", MODELS / "mnist-s4nn.pt", "--target", target, "--limit", "20", "--early-stop",
-                   "--json")
+        proc = cli("profile", MODELS / "mnist-s4nn.pt", "--target", target, "--limit", "20", "--early-stop", "--json")
         assert proc.returncode == 0, proc.stderr
         reports[target] = json.loads(proc.stdout)["profile"]
     g, lv = reports["golden"], reports["loihi-sim"]

@@ -1,20 +1,21 @@
 """The HIL pytest plugin, exercised with pytester: passing suite, changed model, golden update, hw skips."""
+
 import pathlib
 import shutil
 
 import pytest
 import torch  # imported before pytester snapshots sys.modules: re-importing torch in-process crashes
 
-from ttfs_deploy.trace import diff_traces, load_trace
+from ttfs_deploy.measure.trace import diff_traces, load_trace
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 MODEL = REPO / "models" / "mnist-s4nn.pt"
 
-SUITE = f'''
+SUITE = """
 import pathlib
 import pytest
 
-MODEL = pathlib.Path(r"{{model}}")
+MODEL = pathlib.Path(r"{model}")
 TRACE = pathlib.Path(__file__).parent / "golden.npz"
 
 @pytest.fixture(scope="module")
@@ -30,7 +31,7 @@ def test_budget(outcome, ttfs_golden):
 @pytest.mark.loihi_hw
 def test_board():
     pass
-'''
+"""
 
 
 @pytest.fixture
@@ -61,7 +62,9 @@ def test_missing_golden_trace_fails_with_advice(suite):
 
 def test_changed_model_names_the_first_differing_spike(suite):
     pytester, model = suite
-    pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(passed=2, skipped=1)
+    pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(
+        passed=2, skipped=1
+    )
     data = torch.load(model, weights_only=True)
     data["state_dict"]["weights.0"][:50] *= 1.5  # a "retrained" model: 50 hidden neurons fire earlier
     torch.save(data, model)
@@ -77,7 +80,9 @@ def test_update_golden_rewrites_the_trace(suite):
     data = torch.load(model, weights_only=True)
     data["state_dict"]["weights.0"][:50] *= 1.5
     torch.save(data, model)
-    pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(passed=2, skipped=1)
+    pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(
+        passed=2, skipped=1
+    )
     assert not diff_traces(before, load_trace(pytester.path / "golden.npz")).equal
     pytester.runpytest_subprocess("--ttfs-target", "golden").assert_outcomes(passed=2, skipped=1)
 
@@ -91,6 +96,8 @@ def test_hardware_target_skips_with_the_reason(suite):
 
 def test_same_suite_runs_on_the_lava_simulator(suite):
     pytester, _ = suite
-    pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(passed=2, skipped=1)
+    pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(
+        passed=2, skipped=1
+    )
     result = pytester.runpytest_subprocess("--ttfs-target", "loihi-sim", "-p", "no:cacheprovider")
     result.assert_outcomes(passed=2, skipped=1)

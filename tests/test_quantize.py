@@ -1,4 +1,5 @@
 """Quantization: hand-computed scales, lossless cases, and the shipped model's accuracy change."""
+
 import dataclasses
 import pathlib
 
@@ -9,11 +10,11 @@ from hypothesis import strategies as st
 
 from ttfs_deploy.backends import golden
 from ttfs_deploy.coding import encode_ttfs
-from ttfs_deploy.compiler import compile_network, load_network
+from ttfs_deploy.compiler.hardware import load_profile
+from ttfs_deploy.compiler.pipeline import compile_network, load_network
+from ttfs_deploy.compiler.quantize import QuantizationError, quantize, quantize_layer
 from ttfs_deploy.data import load
-from ttfs_deploy.hardware import load_profile
 from ttfs_deploy.ir import FireOnceLayer, from_checkpoint_weights
-from ttfs_deploy.quantize import QuantizationError, quantize, quantize_layer
 
 MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
 
@@ -31,7 +32,7 @@ def test_exponent_shrinks_for_a_narrow_membrane():
     profile = dataclasses.replace(load_profile("loihi1"), membrane_bits=12)
     layer = FireOnceLayer("fc1", np.ones((1, 10)), 5.0)
     q, e, _ = quantize_layer(layer, profile)
-    assert 1270 * 2 ** e <= 2 ** 11 - 1 < 1270 * 2 ** (e + 1)
+    assert 1270 * 2**e <= 2**11 - 1 < 1270 * 2 ** (e + 1)
 
 
 def test_threshold_too_large_is_a_clear_error():
@@ -51,8 +52,9 @@ def test_integer_weights_quantize_losslessly(seed):
         w = rng.integers(-127, 128, size=(n_out, n_in)).astype(float)
         w[0, 0] = 127.0  # pins max |w| to the top mantissa so the scale is exactly 1
         weights.append(w)
-    ir = from_checkpoint_weights(weights, [float(rng.integers(0, 300)), float(rng.integers(0, 300))], 40,
-                                 "silent", (sizes[0], 1))
+    ir = from_checkpoint_weights(
+        weights, [float(rng.integers(0, 300)), float(rng.integers(0, 300))], 40, "silent", (sizes[0], 1)
+    )
     quantized, _ = quantize(ir, load_profile("loihi2"))
     t_in = rng.integers(0, 41, size=(20, sizes[0]))
     for a, b in zip(golden.simulate(ir, t_in), golden.simulate(quantized, t_in)):
@@ -73,7 +75,7 @@ def test_shipped_model_loses_at_most_a_third_of_a_point(profile):
 def test_float_ir_matches_pytorch_model():
     import torch
 
-    from ttfs_deploy.checkpoint import load_checkpoint
+    from ttfs_deploy.train.checkpoint import load_checkpoint
 
     ckpt = load_checkpoint(MODELS / "mnist-s4nn.pt")
     val = load("mnist-5k:val")

@@ -1,4 +1,5 @@
 """pin_cpu_kernels: PyTorch and MKL switched to their CPU-independent kernels, in a fresh process."""
+
 import json
 import os
 import pathlib
@@ -11,8 +12,13 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 def fresh_process(code: str, **env: str) -> dict:
     """Run ``code`` (which prints JSON) in a new interpreter without our variables unless given."""
     base = {k: v for k, v in os.environ.items() if k not in ("ATEN_CPU_CAPABILITY", "MKL_CBWR")}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env=base | {"PYTHONPATH": str(REPO)} | env)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=base | {"PYTHONPATH": str(REPO)} | env,
+    )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
 

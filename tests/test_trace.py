@@ -1,4 +1,5 @@
 """Golden traces: save/load round trip, diffs against hand-built cases and a slow reference, the CLI."""
+
 import json
 import pathlib
 
@@ -7,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ttfs_deploy.metrics import classify
-from ttfs_deploy.runner import Outcome
-from ttfs_deploy.trace import TraceError, diff_traces, load_trace, save_trace
+from ttfs_deploy.measure.trace import TraceError, diff_traces, load_trace, run_trace, save_trace
+from ttfs_deploy.semantics.readout import classify
 
 from .test_cli import cli
 
@@ -19,7 +19,7 @@ T = 8
 
 def _write(path, layers, early_stop=False, labels=None, steps=T):
     labels = np.zeros(len(layers[0]), dtype=np.int64) if labels is None else labels
-    save_trace(path, Outcome(classify(layers, labels, steps, "golden"), layers, None, early_stop=early_stop))
+    save_trace(path, run_trace(layers, classify(layers, labels, steps, "golden"), early_stop))
     return load_trace(path)
 
 
@@ -81,8 +81,11 @@ def _slow_diff(a, b):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(0, 10_000), st.integers(1, 6), st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2),
-                                                                     st.integers(0, 2)), max_size=6))
+@given(
+    st.integers(0, 10_000),
+    st.integers(1, 6),
+    st.lists(st.tuples(st.integers(0, 5), st.integers(0, 2), st.integers(0, 2)), max_size=6),
+)
 def test_diff_agrees_with_a_slow_loop(tmp_path_factory, seed, n, edits):
     layers = _layers(seed, n)
     changed = [t.copy() for t in layers]

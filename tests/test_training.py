@@ -1,12 +1,13 @@
 """Batched training against the per-sample S4NN reference, and training behaviour."""
+
 import numpy as np
 import pytest
 import torch
 
-from ttfs_deploy import reference as ref
 from ttfs_deploy.data import Dataset, load
-from ttfs_deploy.nn.model import TTFSClassifier
-from ttfs_deploy.train import TrainConfig, evaluate, shift_images, train, train_step
+from ttfs_deploy.train import reference as ref
+from ttfs_deploy.train.loop import TrainConfig, evaluate, shift_images, train, train_step
+from ttfs_deploy.train.model import TTFSClassifier
 
 
 @pytest.mark.parametrize("loss", ["s4nn", "aggressive"])
@@ -14,13 +15,19 @@ from ttfs_deploy.train import TrainConfig, evaluate, shift_images, train, train_
 def test_batch_of_one_steps_equal_reference_updates(loss, norm):
     rng = np.random.default_rng(0)
     sizes, T = [30, 12, 4], 64
-    cfg = TrainConfig(arch=tuple(sizes), loss=loss, lr=(0.3, 0.2), decay=1e-3, norm=norm, T=T,
-                      thresholds=(40.0, 30.0))
+    cfg = TrainConfig(arch=tuple(sizes), loss=loss, lr=(0.3, 0.2), decay=1e-3, norm=norm, T=T, thresholds=(40.0, 30.0))
     model = TTFSClassifier(sizes, list(cfg.thresholds), T, norm).double()
     model.init_weights(torch.Generator().manual_seed(0))
     ref_weights = [w.detach().numpy().copy() for w in model.weights]
-    ref_cfg = ref.RefConfig(T=T, thresholds=cfg.thresholds, lr=cfg.lr, decay=cfg.decay, loss=loss, norm=norm,
-                            hidden_error_uses_updated_weights=False)
+    ref_cfg = ref.RefConfig(
+        T=T,
+        thresholds=cfg.thresholds,
+        lr=cfg.lr,
+        decay=cfg.decay,
+        loss=loss,
+        norm=norm,
+        hidden_error_uses_updated_weights=False,
+    )
     t_images = rng.integers(0, T + 1, size=(25, sizes[0]))
     labels = rng.integers(0, 4, size=25)
     for t_in, label in zip(t_images, labels):
@@ -35,14 +42,15 @@ def test_batch_of_one_steps_equal_reference_updates(loss, norm):
 def test_s4nn_order_of_updates_differs_only_slightly():
     """S4NN computes the hidden error with the already-updated output weights; we do not (batched)."""
     rng = np.random.default_rng(1)
-    sizes, T = [30, 12, 4], 64
+    T = 64
     weights = [rng.uniform(0, 8, (12, 30)), rng.uniform(0, 20, (4, 12))]
     t_in, label = rng.integers(0, T + 1, size=30), 2
     results = []
     for flag in (True, False):
         w = [x.copy() for x in weights]
-        ref.train_step(w, t_in, label, ref.RefConfig(T=T, thresholds=(40.0, 30.0),
-                                                      hidden_error_uses_updated_weights=flag))
+        ref.train_step(
+            w, t_in, label, ref.RefConfig(T=T, thresholds=(40.0, 30.0), hidden_error_uses_updated_weights=flag)
+        )
         results.append(w[0])
     assert np.abs(results[0] - results[1]).max() < 0.05
 
@@ -71,8 +79,18 @@ def _bars(n, seed):
 @pytest.mark.parametrize("loss", ["s4nn", "aggressive"])
 def test_training_learns_and_is_deterministic(loss):
     train_set, val_set = _bars(400, 0), _bars(200, 1)
-    cfg = TrainConfig(arch=(36, 20, 3), epochs=8, lr=(1.0, 1.0), shift=0, seed=3, loss=loss,
-                      thresholds=(50.0, 100.0), batch_size=8, init_scale=0.3, init="s4nn")
+    cfg = TrainConfig(
+        arch=(36, 20, 3),
+        epochs=8,
+        lr=(1.0, 1.0),
+        shift=0,
+        seed=3,
+        loss=loss,
+        thresholds=(50.0, 100.0),
+        batch_size=8,
+        init_scale=0.3,
+        init="s4nn",
+    )
     model, logs = train(cfg, train_set, val_set, progress=False)
     untrained = TTFSClassifier([36, 20, 3], thresholds=[50.0, 100.0])
     untrained.init_weights(torch.Generator().manual_seed(3), 0.3)

@@ -8,9 +8,10 @@ Time convention used everywhere in ttfs-deploy (training, golden simulator, Lava
 * A spike time equal to ``T`` means *no spike*. Black pixels (``p = 0``) give ``t = T`` under the
   ``"silent"`` zero policy (S4NN's behaviour); under ``"last"`` they spike at ``T - 1`` instead, which
   is how seed 000 counts 784 input spikes per MNIST image. A spike at ``T - 1`` can never make a
-  downstream neuron fire before ``T`` (see :mod:`ttfs_deploy.nn.fire_once`), so the zero policy
+  downstream neuron fire before ``T`` (see :mod:`ttfs_deploy.train.fire_once`), so the zero policy
   changes spike counts but never a classification.
 """
+
 from __future__ import annotations
 
 import numpy as np

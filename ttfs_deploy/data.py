@@ -6,6 +6,7 @@ Specs (:data:`DATA_SPECS`): ``mnist-5k[:train|:val]`` (the 5,000 real MNIST digi
 (scikit-learn's 8x8 digits scaled to 0..255) and ``idx:IMAGES,LABELS`` (IDX files, gzipped or not).
 Every problem a user can cause raises :class:`DataError` with a one-line message.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -20,20 +21,25 @@ from pathlib import Path
 
 import numpy as np
 
+from ttfs_deploy.errors import TtfsError
+
 __all__ = ["DataError", "Dataset", "load", "load_idx", "parse_idx", "DATA_SPECS"]
 
-DATA_SPECS = ("mnist-5k[:train|:val], fashion-mnist:train|test, digits[:train|:test], "
-              "idx:IMAGES,LABELS (IDX files, gzipped or not)")
+DATA_SPECS = (
+    "mnist-5k[:train|:val], fashion-mnist:train|test, digits[:train|:test], "
+    "idx:IMAGES,LABELS (IDX files, gzipped or not)"
+)
 
 _MAX_ELEMENTS = 10**9  # refuse IDX headers that claim more than this many values
-_FASHION_DIRS = ("/usr/share/dataset-fashion-mnist", "/usr/share/fashion-mnist",
-                 "/usr/share/datasets/fashion-mnist")
-_FASHION_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
-                  "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
+_FASHION_DIRS = ("/usr/share/dataset-fashion-mnist", "/usr/share/fashion-mnist", "/usr/share/datasets/fashion-mnist")
+_FASHION_FILES = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
 _CACHE: dict[str, tuple[np.ndarray, np.ndarray]] = {}
 
 
-class DataError(ValueError):
+class DataError(TtfsError):
     """Bad data spec or unreadable/corrupt data file; the message is one line meant for users."""
 
 
@@ -61,7 +67,7 @@ class Dataset:
     name: str
     n_classes: int
 
-    def head(self, n: int | None) -> "Dataset":
+    def head(self, n: int | None) -> Dataset:
         """The first ``n`` samples (all of them for ``None``)."""
         if n is None:
             return self
@@ -129,8 +135,7 @@ def _read_idx_file(path: Path) -> np.ndarray:
         raise DataError(f"{path}: {exc}") from None
 
 
-def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike,
-             name: str | None = None) -> Dataset:
+def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike, name: str | None = None) -> Dataset:
     """Load an IDX image file and an IDX label file (each gzipped or not) as a :class:`Dataset`.
 
     Parameters
@@ -168,8 +173,13 @@ def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike,
         raise DataError(f"{lp}: label {int(labels.max())} out of range 0..255")
     n_classes = int(labels.max()) + 1 if labels.size else 1
     n, h, w = images.shape
-    return Dataset(images.reshape(n, h * w), labels, (h, w),
-                   name if name is not None else f"idx:{images_path},{labels_path}", n_classes)
+    return Dataset(
+        images.reshape(n, h * w),
+        labels,
+        (h, w),
+        name if name is not None else f"idx:{images_path},{labels_path}",
+        n_classes,
+    )
 
 
 def _mnist5k_all() -> tuple[np.ndarray, np.ndarray]:
@@ -223,18 +233,20 @@ def _find_fashion(part: str) -> tuple[Path, Path]:
 
     found = look([Path(env)] if env else [Path(d) for d in _FASHION_DIRS])
     if env and found is None:
-        raise DataError(f"fashion-mnist: TTFS_FASHION_MNIST_DIR={env} has no {names[0]}[.gz] "
-                        f"and {names[1]}[.gz]")
+        raise DataError(f"fashion-mnist: TTFS_FASHION_MNIST_DIR={env} has no {names[0]}[.gz] and {names[1]}[.gz]")
     if found is None:
         try:  # last resort: ask dpkg where the package put its files
-            out = subprocess.run(["dpkg", "-L", "dataset-fashion-mnist"], capture_output=True,
-                                 text=True, timeout=30).stdout
+            out = subprocess.run(
+                ["dpkg", "-L", "dataset-fashion-mnist"], capture_output=True, text=True, timeout=30
+            ).stdout
         except (OSError, subprocess.SubprocessError):
             out = ""
         found = look(sorted({Path(p).parent for p in out.splitlines() if names[0] in p}))
     if found is None:
-        raise DataError("fashion-mnist: Debian package dataset-fashion-mnist is not installed "
-                        "(apt-get install dataset-fashion-mnist, or set TTFS_FASHION_MNIST_DIR)")
+        raise DataError(
+            "fashion-mnist: Debian package dataset-fashion-mnist is not installed "
+            "(apt-get install dataset-fashion-mnist, or set TTFS_FASHION_MNIST_DIR)"
+        )
     return found
 
 

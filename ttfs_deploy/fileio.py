@@ -1,10 +1,12 @@
 """Atomic file writes: nothing half-written is ever left at the output path."""
+
 from __future__ import annotations
 
 import os
 import pathlib
 import tempfile
-from typing import BinaryIO, Callable
+from collections.abc import Callable
+from typing import BinaryIO
 
 __all__ = ["atomic_write"]
 

@@ -8,12 +8,13 @@ AMD EPYC. Two switches make the float results independent of the CPU: ATen's por
 (``ATEN_CPU_CAPABILITY=default``) and MKL's conditional numerical reproducibility
 (``MKL_CBWR=COMPATIBLE``). Both are read once, at the first tensor operation that needs them, so
 :func:`pin_cpu_kernels` must run before any; the CLI calls it first thing. Our own compiled loops
-(:mod:`ttfs_deploy.kernels`) add in a fixed order without fused multiply-adds and need nothing.
+(:mod:`ttfs_deploy.semantics.kernels`) add in a fixed order without fused multiply-adds and need nothing.
 The cost: a training run takes about 18 % longer (docs/training.md, "Reproducibility").
 
 MKL may also split a product over fewer threads than asked when the machine is busy, which changes
 the order of its sums; :func:`one_thread` keeps training on one thread for that reason.
 """
+
 from __future__ import annotations
 
 import os

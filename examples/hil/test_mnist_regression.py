@@ -7,6 +7,7 @@
 
 The ttfs_* fixtures come from ttfs-deploy's pytest plugin (registered on install; no conftest needed).
 """
+
 import pathlib
 
 import pytest

@@ -1,177 +1,27 @@
-"""Golden simulator: bit-exact fire-once TTFS inference (NumPy plus the compiled loops in kernels.py).
+"""The golden backend: the integer network run by its own specification, on the host.
 
-No torch: the loops are shared with training but import only NumPy and Numba.
-
-This is the reference every other backend must equal spike for spike.
-
-Neuron (identical to :mod:`ttfs_deploy.nn.fire_once`). For each fire-once layer and sample::
-
-    a(s)   = sum of w_ji over the inputs i with t_i == s          (synaptic input of step s)
-    V(s)   = V(s-1) + a(s),  V(-1) = 0
-    s*     = first step s in 0..T-1 with V(s) > threshold
-    t_j    = s* + 1, or T ("no spike") when there is no crossing or s* = T - 1
-
-Inputs with ``t >= T`` never spike. Float networks (``ir.quant is None``) use float64. Quantized
-networks use integers throughout:
-
-* ``a(s) = shift(sum of the int mantissas w_ji of the inputs spiking at s, e)`` with ``e`` the layer's
-  ``quant["weight_exponents"][k]``, ``shift(x, e) = x << e`` for ``e >= 0`` and the flooring
-  arithmetic ``x >> -e`` for ``e < 0`` (Lava's bit-accurate Dense does exactly this per step);
-* the membrane is a signed ``b = quant["membrane_bits"]`` register that saturates:
-  ``V(s) = clip(V(s-1) + a(s), -2**(b-1), 2**(b-1) - 1)`` after every step's addition. Because the
-  whole step's input is summed before it is added, saturation does not depend on the order of
-  inputs within a step (it does depend on the order of steps, which is why it is modelled per step).
-
-Time convention (measured on Lava 0.10's CPU simulator, see ``tests/test_lava_sim.py``): the model's
-``+1`` per layer *is* Lava's one-step Dense delay, so model times need no per-layer shift. When a
-sample's window starts at Lava ``time_step`` ``S`` (the step at which its ``t = 0`` inputs are sent;
-the first sample of a run starts at ``S = 1``), a spike of *any* layer with model time ``t`` is sent
-at Lava step ``S + t``. With a per-layer delay ``d`` other than one step, layer ``k`` (input = 0)
-would move to ``S + t + k * (d - 1)``: see :func:`hardware_times`. Streamed samples follow each
-other at :func:`sample_starts`: a window lasts ``T`` steps, or ``decision + 1`` steps with early stop.
-
-Early stop (:func:`early_stop_view`): a sample's decision step is its first output spike time
-(``T`` if none). Hardware that stops there never sees later spikes, so the early-stop view reports
-every spike after the decision step, in every layer including the input, as ``T``.
-
-Speed: spike times come from the compiled loops in :mod:`ttfs_deploy.kernels` (the same code that
-training uses): per sample, inputs are counting-sorted by time and walked once, one weight row per
-input spike; saturation is applied per step as above.
+Golden is not a simulator of something else: :mod:`ttfs_deploy.semantics` defines what a quantized
+network computes, and this backend runs exactly that (vectorised, compiled loops). Every other
+backend must equal it spike for spike.
 """
+
 from __future__ import annotations
 
 import numpy as np
 
-from .. import kernels
-from ..coding import encode_ttfs
-from ..ir import IRError, NetworkIR
-from ..metrics import RunResult, classify
+from ttfs_deploy.coding import encode_ttfs
+from ttfs_deploy.ir import NetworkIR
+from ttfs_deploy.semantics import RunResult, classify
+from ttfs_deploy.semantics import simulate as _simulate
 
-__all__ = ["simulate", "run", "layer_times", "early_stop_view", "sample_starts", "hardware_times"]
-
-
-def _check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
-    t = np.asarray(t_in)
-    if t.ndim != 2 or t.shape[1] != n_in:
-        raise ValueError(f"t_in must have shape (n_samples, {n_in}), got {t.shape}")
-    if t.size and t.dtype.kind not in "iu":
-        if not np.array_equal(t, np.round(t)):
-            raise ValueError("t_in must hold integer spike times")
-    t = t.astype(np.int64)
-    if t.size and t.min() < 0:
-        raise ValueError(f"t_in must hold spike times >= 0, got {t.min()}")
-    return np.minimum(t, T)
+__all__ = ["simulate", "run"]
 
 
-def layer_times(t_in: np.ndarray, weight: np.ndarray, threshold: float, T: int,
-                exponent: int | None = None, membrane_bits: int | None = None) -> np.ndarray:
-    """Spike times of one fire-once layer for a batch of samples.
-
-    Parameters
-    ----------
-    t_in : np.ndarray
-        ``(n, n_in)`` integer input spike times (``>= T`` = no spike).
-    weight : np.ndarray
-        ``(n_out, n_in)``: float weights, or integer mantissas when ``exponent`` is given.
-    threshold : float or int
-        A neuron fires when its potential is strictly greater.
-    T : int
-        Steps per sample.
-    exponent : int or None
-        ``None`` for float arithmetic; else the layer's weight exponent (integer arithmetic).
-    membrane_bits : int or None
-        Saturating membrane width (integer arithmetic only; ``None`` = no saturation).
-
-    Returns
-    -------
-    np.ndarray
-        ``(n, n_out)`` int64 spike times in ``1..T`` (``T`` = no spike).
-    """
-    t_in = np.minimum(np.asarray(t_in, dtype=np.int64), T)
-    # float networks compute in float64 whatever the stored dtype (the float model's figures are float64's)
-    weight = np.asarray(weight, np.float64) if exponent is None else np.asarray(weight)
-
-    sorted_t, order = kernels.sort_by_time(t_in, T)
-    return kernels.spike_times(sorted_t, order, weight, threshold, T, exponent, membrane_bits)  # threaded inside
-
-
-def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
-    """Early-stop view: per sample, spikes later than its first output spike become ``T``.
-
-    Parameters
-    ----------
-    times : list of np.ndarray
-        Per-layer ``(n, size)`` spike times, input first, output last.
-    T : int
-        Steps per sample.
-
-    Returns
-    -------
-    list of np.ndarray
-        New arrays; samples whose output never spikes are unchanged.
-    """
-    decision = np.asarray(times[-1]).min(axis=1, initial=T)[:, None]
-    return [np.where(np.asarray(t) > decision, T, t).astype(np.int64) for t in times]
-
-
-def sample_starts(output_times: np.ndarray, T: int, early_stop: bool, first_step: int = 1) -> np.ndarray:
-    """Lava step at which each streamed sample's window starts (its ``t = 0`` inputs are sent).
-
-    A window lasts ``T`` steps; with early stop it ends at ``min(decision, T - 1)`` and the next
-    sample starts on the following step (that step also resets the network).
-    """
-    output_times = np.asarray(output_times)
-    length = np.full(len(output_times), T, dtype=np.int64)
-    if early_stop:
-        length = np.minimum(output_times.min(axis=1, initial=T), T - 1) + 1
-    return first_step + np.concatenate([[0], np.cumsum(length)[:-1]]).astype(np.int64)
-
-
-def hardware_times(times: list[np.ndarray], T: int, delay: int = 1, start: int | np.ndarray = 1) -> list[np.ndarray]:
-    """Map model spike times to the Lava/hardware steps at which the spikes are sent.
-
-    Layer ``k`` (input = 0) of a sample starting at step ``start`` sends its spike of model time
-    ``t`` at ``start + t + k * (delay - 1)``; on Lava's CPU simulator ``delay = 1`` (Dense), so the
-    step is ``start + t`` in every layer. ``start`` may be an ``(n,)`` array (see
-    :func:`sample_starts`). No spike (``t >= T``) maps to -1.
-    """
-    start = np.asarray(start, dtype=np.int64).reshape(-1, 1) if np.ndim(start) else np.int64(start)
-    return [np.where(np.asarray(t) < T, start + np.asarray(t) + k * (delay - 1), -1).astype(np.int64)
-            for k, t in enumerate(times)]
-
-
-def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = False) -> list[np.ndarray]:
-    """Spike times of every layer for a batch of input spike-time vectors.
-
-    Parameters
-    ----------
-    ir : NetworkIR
-        Float or quantized network (validated here).
-    t_in : np.ndarray
-        ``(n, n_in)`` integer input spike times, e.g. from :func:`ttfs_deploy.coding.encode_ttfs`.
-    early_stop : bool, optional
-        Report spikes after each sample's decision step as ``T`` (see :func:`early_stop_view`),
-        the view a backend that stops at the first output spike gives.
-
-    Returns
-    -------
-    list of np.ndarray
-        ``(n, size)`` int64 spike times per layer, input first (inputs ``>= T`` reported as ``T``),
-        in the model's time convention; feed it to :func:`ttfs_deploy.metrics.classify`.
-    """
-    layers = ir.chain()
-    if ir.delay != 1:
-        raise IRError(f"the golden simulator models a one-step delay per layer, got delay={ir.delay}")
-    T = ir.T
-    times = [_check_times(t_in, layers[0].size, T)]
-    for k, layer in enumerate(layers[1:]):
-        if ir.is_quantized:
-            t = layer_times(times[-1], layer.weight, layer.threshold, T, ir.quant["weight_exponents"][k],
-                            ir.quant["membrane_bits"])
-        else:
-            t = layer_times(times[-1], layer.weight, layer.threshold, T)
-        times.append(t)
-    return early_stop_view(times, T) if early_stop else times
+def simulate(
+    ir: NetworkIR, t_in: np.ndarray, early_stop: bool = False, timeout_s: float | None = None
+) -> list[np.ndarray]:
+    """Per-layer spike times (steps, input first, ``T`` = none); ``timeout_s`` is unused (golden cannot hang)."""
+    return _simulate(ir, t_in, early_stop=early_stop)
 
 
 def run(ir: NetworkIR, images: np.ndarray, labels: np.ndarray, early_stop: bool = False) -> RunResult:

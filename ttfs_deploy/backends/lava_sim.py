@@ -16,8 +16,8 @@ Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)
   in the golden simulator.
 * Time: a sample whose window starts at Lava step ``S`` sends its ``t = 0`` inputs at ``S``, and every
   layer's spike of model time ``t`` leaves at step ``S + t`` (Dense's one-step delay is the model's
-  ``+1`` per layer, see :mod:`.golden`). The recorder counts steps from ``S``, so results come back in the
-  model's time convention, directly comparable with :func:`ttfs_deploy.backends.golden.simulate`.
+  ``+1`` per layer, see :mod:`ttfs_deploy.semantics.fire_once`). The recorder counts steps from ``S``, so results come back in the
+  model's time convention, directly comparable with :func:`ttfs_deploy.semantics.fire_once.simulate`.
 * Reset and early stop inside the graph: the recorder ends a sample at relative step ``T - 1``
   or, with ``early_stop``, at its first output spike (decision step ``d``). On the next step
   (``S + d + 1``) its pulse makes the source start the next sample and every neuron clear ``v`` and
@@ -38,6 +38,7 @@ Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)
 Lava is imported lazily: this module imports without it and raises :class:`BackendUnavailable` on
 use. Importing Lava switches ``multiprocessing`` to the ``fork`` start method for the process.
 """
+
 from __future__ import annotations
 
 import multiprocessing
@@ -48,20 +49,21 @@ from typing import Any
 
 import numpy as np
 
-from ..coding import encode_ttfs
-from ..ir import IRError, NetworkIR
-from ..metrics import RunResult, classify
-from .golden import _check_times, early_stop_view
+from ttfs_deploy.coding import encode_ttfs
+from ttfs_deploy.errors import TtfsError
+from ttfs_deploy.ir import IRError, NetworkIR
+from ttfs_deploy.semantics import RunResult, check_times, classify, early_stop_view
 
 __all__ = ["BackendUnavailable", "LavaRunError", "available", "simulate", "run", "default_timeout"]
 
-_INSTALL_ADVICE = ("install lava: `pip install lava-nc==0.10.0` (on Python 3.11 also run "
-                   "scripts/bootstrap.sh, which patches it)")
+_INSTALL_ADVICE = (
+    "install lava: `pip install lava-nc==0.10.0` (on Python 3.11 also run scripts/bootstrap.sh, which patches it)"
+)
 _PIPE_BUFFER = 256  # messages in the recorder's pipe before the graph waits for the host
 _STOP_TIMEOUT_S = 20.0
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(TtfsError):
     """Lava (or a feature of it) is not available here; the message says what to install."""
 
 
@@ -83,15 +85,24 @@ def _lava() -> dict[str, Any]:
         from lava.proc.dense.process import Dense
         from lava.utils.weightutils import SignMode
 
-        from .lava_procs.process import MAX_LAYERS, FireOnceNeuron, SpikeTimeSource, TrialRecorder
+        from ttfs_deploy.backends.lava_procs.process import MAX_LAYERS, FireOnceNeuron, SpikeTimeSource, TrialRecorder
     except ImportError as exc:
         raise BackendUnavailable(f"the loihi-sim target needs Lava ({exc}); {_INSTALL_ADVICE}") from None
     except RuntimeError as exc:  # lava sets the fork start method at import and fails if another was set
-        raise BackendUnavailable(f"Lava could not be imported ({' '.join(str(exc).split())}); it needs the "
-                                 "'fork' multiprocessing start method, set before anything else chose one") from None
-    return {"RunContinuous": RunContinuous, "Loihi2SimCfg": Loihi2SimCfg, "Dense": Dense, "SignMode": SignMode,
-            "FireOnceNeuron": FireOnceNeuron, "SpikeTimeSource": SpikeTimeSource, "TrialRecorder": TrialRecorder,
-            "MAX_LAYERS": MAX_LAYERS}
+        raise BackendUnavailable(
+            f"Lava could not be imported ({' '.join(str(exc).split())}); it needs the "
+            "'fork' multiprocessing start method, set before anything else chose one"
+        ) from None
+    return {
+        "RunContinuous": RunContinuous,
+        "Loihi2SimCfg": Loihi2SimCfg,
+        "Dense": Dense,
+        "SignMode": SignMode,
+        "FireOnceNeuron": FireOnceNeuron,
+        "SpikeTimeSource": SpikeTimeSource,
+        "TrialRecorder": TrialRecorder,
+        "MAX_LAYERS": MAX_LAYERS,
+    }
 
 
 def available() -> bool:
@@ -126,8 +137,12 @@ def _dense_args(ir: NetworkIR, k: int, weight: np.ndarray, lava: dict) -> dict:
     reach = int(np.abs(weight.astype(np.int64)).sum(axis=1).max()) << max(exponent, 0)
     if 2 * reach >= 2**31:
         raise IRError(f"layer {k + 1}: synaptic input up to {reach} overflows Lava's 32-bit accumulator")
-    return {"weights": 2 * weight.astype(np.int32), "weight_exp": exponent - 1, "num_weight_bits": 8,
-            "sign_mode": lava["SignMode"].MIXED}
+    return {
+        "weights": 2 * weight.astype(np.int32),
+        "weight_exp": exponent - 1,
+        "num_weight_bits": 8,
+        "sign_mode": lava["SignMode"].MIXED,
+    }
 
 
 def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Graph:
@@ -137,16 +152,24 @@ def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Gr
     source = lava["SpikeTimeSource"](times=t_in.astype(np.int32), T=T, name="source")
     fire_once = layers[1:]
     if len(fire_once) > lava["MAX_LAYERS"]:
-        raise IRError(f"the Lava graph records at most {lava['MAX_LAYERS']} fire-once layers; "
-                      f"this network has {len(fire_once)}")
-    recorder = lava["TrialRecorder"](sizes=[layer.size for layer in fire_once], T=T, n_samples=n,
-                                     early_stop=early_stop, buffer_size=min(n, _PIPE_BUFFER), name="recorder")
+        raise IRError(
+            f"the Lava graph records at most {lava['MAX_LAYERS']} fire-once layers; this network has {len(fire_once)}"
+        )
+    recorder = lava["TrialRecorder"](
+        sizes=[layer.size for layer in fire_once],
+        T=T,
+        n_samples=n,
+        early_stop=early_stop,
+        buffer_size=min(n, _PIPE_BUFFER),
+        name="recorder",
+    )
     neurons, upstream = [], source.s_out
     for k, (layer, watch) in enumerate(zip(fire_once, recorder.watch_ports())):
         dense = lava["Dense"](name=f"dense_{layer.name}", **_dense_args(ir, k, layer.weight, lava))
         threshold = int(layer.threshold) if ir.is_quantized else float(layer.threshold)
-        neuron = lava["FireOnceNeuron"](shape=(layer.size,), vth=threshold, membrane_bits=membrane_bits,
-                                        name=layer.name)
+        neuron = lava["FireOnceNeuron"](
+            shape=(layer.size,), vth=threshold, membrane_bits=membrane_bits, name=layer.name
+        )
         upstream.connect(dense.s_in)
         dense.a_out.connect(neuron.a_in)
         neuron.s_out.connect(watch)
@@ -170,7 +193,7 @@ def _dead_actor_report(actors: list) -> str | None:
     for actor in dead:
         try:
             error = actor.exception
-        except Exception:  # noqa: BLE001 - best effort diagnostics only
+        except Exception:
             error = None
         if error:
             last = [line for line in str(error[1]).strip().splitlines() if line.strip()]
@@ -201,7 +224,7 @@ def _stop(process: Any, actors: list, graceful: bool) -> None:
     def target() -> None:
         try:
             process.stop()
-        except Exception:  # noqa: BLE001 - a failing stop still ends with the clean-up below
+        except Exception:
             pass
         finally:
             finished.set()
@@ -215,7 +238,7 @@ def _stop(process: Any, actors: list, graceful: bool) -> None:
     if manager is not None:
         try:
             manager.shutdown()
-        except Exception:  # noqa: BLE001 - already gone
+        except Exception:
             pass
 
 
@@ -237,15 +260,18 @@ def _collect(graph: _Graph, n: int, deadline: float, actors_of: Any) -> list[np.
                 raise LavaRunError(f"loihi-sim run failed after {received} of {n} samples: {problem}")
             next_check = now + 0.05
         if now > deadline:
-            raise LavaRunError(f"loihi-sim run did not finish in time ({received} of {n} samples done); "
-                               "a Lava ProcessModel may have hung")
+            raise LavaRunError(
+                f"loihi-sim run did not finish in time ({received} of {n} samples done); "
+                "a Lava ProcessModel may have hung"
+            )
         time.sleep(pause)
         pause = min(2 * pause, 0.01)  # back off while samples take long; the Lava workers need the cores
     return np.split(merged, np.cumsum(sizes)[:-1], axis=1)
 
 
-def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s: float | None = None,
-             hardware: bool = False) -> list[np.ndarray]:
+def simulate(
+    ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s: float | None = None, hardware: bool = False
+) -> list[np.ndarray]:
     """Stream every sample through one compiled Lava graph; return per-layer spike times.
 
     Parameters
@@ -278,11 +304,13 @@ def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s
     if ir.delay != 1:
         raise IRError(f"Lava's Dense adds one step per layer; this network expects delay={ir.delay}")
     T = ir.T
-    t = _check_times(t_in, layers[0].size, T)
+    t = check_times(t_in, layers[0].size, T)
     n = len(t)
     if hardware:
-        raise BackendUnavailable("the fire-once neuron and streaming processes have CPU ProcessModels only; "
-                                 "running on a Loihi board needs NcProcessModels (lava-loihi), not provided")
+        raise BackendUnavailable(
+            "the fire-once neuron and streaming processes have CPU ProcessModels only; "
+            "running on a Loihi board needs NcProcessModels (lava-loihi), not provided"
+        )
     if n == 0:
         return [t] + [np.empty((0, layer.size), dtype=np.int64) for layer in layers[1:]]
     lava = _lava()
@@ -306,8 +334,9 @@ def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s
     return times
 
 
-def run(ir: NetworkIR, images: np.ndarray, labels: np.ndarray, early_stop: bool = True,
-        timeout_s: float | None = None) -> RunResult:
+def run(
+    ir: NetworkIR, images: np.ndarray, labels: np.ndarray, early_stop: bool = True, timeout_s: float | None = None
+) -> RunResult:
     """Encode ``images`` (``(n, pixels)`` uint8) with the IR's coding, run on Lava, classify ("loihi-sim")."""
     images = np.asarray(images)
     t_in = encode_ttfs(images.reshape(len(images), -1), ir.T, ir.zero_policy)

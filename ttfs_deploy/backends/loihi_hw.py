@@ -6,6 +6,7 @@ what is missing. With both present it hands the graph of ``loihi-sim`` (:mod:`tt
 over, which today refuses with a clear error: the fire-once neuron and the streaming processes have CPU
 ProcessModels only, and NcProcessModels for them need lava-loihi, which this project cannot test against.
 """
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -14,7 +15,8 @@ import os
 
 import numpy as np
 
-from ..ir import NetworkIR
+from ttfs_deploy.errors import TtfsError
+from ttfs_deploy.ir import NetworkIR
 
 __all__ = ["HardwareUnavailable", "missing", "simulate"]
 
@@ -22,7 +24,7 @@ __all__ = ["HardwareUnavailable", "missing", "simulate"]
 _BOARD_ENV = ("LOIHI_GEN", "PARTITION", "NXSDKHOST")
 
 
-class HardwareUnavailable(RuntimeError):
+class HardwareUnavailable(TtfsError):
     """lava-loihi or a Loihi board is not available; the message says which."""
 
 
@@ -39,20 +41,24 @@ def missing() -> str | None:
     if importlib.util.find_spec("lava") is None:
         return "lava-nc is not installed (run scripts/bootstrap.sh)"
     if not _installed("lava-loihi"):
-        return ("lava-loihi (Intel's Loihi extension for Lava, available to INRC members) is not installed, "
-                "so no Loihi board can be used; run on --target loihi-sim instead")
+        return (
+            "lava-loihi (Intel's Loihi extension for Lava, available to INRC members) is not installed, "
+            "so no Loihi board can be used; run on --target loihi-sim instead"
+        )
     if not any(os.environ.get(name) for name in _BOARD_ENV):
-        return (f"no Loihi board configured: none of {', '.join(_BOARD_ENV)} is set "
-                "(see lava-loihi's set-up instructions)")
+        return (
+            f"no Loihi board configured: none of {', '.join(_BOARD_ENV)} is set (see lava-loihi's set-up instructions)"
+        )
     return None
 
 
-def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s: float | None = None
-             ) -> list[np.ndarray]:
-    """Run on Loihi; same result convention as :func:`ttfs_deploy.backends.golden.simulate`."""
+def simulate(
+    ir: NetworkIR, t_in: np.ndarray, early_stop: bool = True, timeout_s: float | None = None
+) -> list[np.ndarray]:
+    """Run on Loihi; same result convention as :func:`ttfs_deploy.semantics.fire_once.simulate`."""
     reason = missing()
     if reason is not None:
         raise HardwareUnavailable(reason)
-    from . import lava_sim  # pragma: no cover - needs a board
+    from ttfs_deploy.backends import lava_sim  # pragma: no cover - needs a board
 
     return lava_sim.simulate(ir, t_in, early_stop=early_stop, timeout_s=timeout_s, hardware=True)  # pragma: no cover

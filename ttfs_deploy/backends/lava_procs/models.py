@@ -7,6 +7,7 @@ breaks the only cycle in the graph (recorder → source/neurons → ... → reco
 Imports are absolute: Lava loads each file of this directory as a top-level module when it looks
 for ProcessModels, so relative imports would fail there.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -12,6 +12,7 @@ Graph built by :mod:`ttfs_deploy.backends.lava_sim` (``ctrl`` fans out to every 
            └──────────── ctrl ─────────── TrialRecorder ─ctrl_out (also to every reset_in)
                                                │ out (external pipe): one message per sample ──▶ host
 """
+
 from __future__ import annotations
 
 import typing as ty
@@ -41,8 +42,7 @@ class FireOnceNeuron(AbstractProcess):
         Width of the signed, saturating membrane register (fixed point only).
     """
 
-    def __init__(self, *, shape: tuple[int, ...], vth: float, membrane_bits: int = 24,
-                 name: ty.Optional[str] = None) -> None:
+    def __init__(self, *, shape: tuple[int, ...], vth: float, membrane_bits: int = 24, name: str | None = None) -> None:
         super().__init__(shape=shape, vth=vth, membrane_bits=membrane_bits, name=name)
         self.a_in = InPort(shape=shape)
         self.reset_in = InPort(shape=(1,))
@@ -67,7 +67,7 @@ class SpikeTimeSource(AbstractProcess):
         Window length in steps.
     """
 
-    def __init__(self, *, times: np.ndarray, T: int, name: ty.Optional[str] = None) -> None:
+    def __init__(self, *, times: np.ndarray, T: int, name: str | None = None) -> None:
         times = np.asarray(times)
         super().__init__(times=times, T=T, name=name)
         self.s_out = OutPort(shape=(times.shape[1],))
@@ -112,8 +112,16 @@ class TrialRecorder(AbstractProcess):
         Messages the host pipe holds before the recorder blocks.
     """
 
-    def __init__(self, *, sizes: ty.Sequence[int], T: int, n_samples: int, early_stop: bool,
-                 buffer_size: int = 64, name: ty.Optional[str] = None) -> None:
+    def __init__(
+        self,
+        *,
+        sizes: ty.Sequence[int],
+        T: int,
+        n_samples: int,
+        early_stop: bool,
+        buffer_size: int = 64,
+        name: str | None = None,
+    ) -> None:
         sizes = [int(x) for x in sizes]
         if not 1 <= len(sizes) <= MAX_LAYERS:
             raise ValueError(f"TrialRecorder watches 1 to {MAX_LAYERS} layers, got {len(sizes)}")

@@ -1,0 +1,137 @@
+"""Map a network onto cores and check it against a profile's limits (named design-rule checks).
+
+Each rule is a small function ``rule(ir, profile, placement) -> list[str]`` returning violations, one
+line each naming the limit and by how much it is exceeded. ``check(ir, profile)`` runs them all;
+``map_network`` places every fire-once layer on whole cores: a layer needs enough cores for its neurons
+(``neurons_per_core``) and for its synapse memory (``fan_in * neurons * weight_bits`` bits per layer,
+spread over ``synapse_memory_bits_per_core``). Unknown limits (``null`` in the profile) are skipped,
+and the summary says which were not checked.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ttfs_deploy.compiler.hardware import HardwareProfile
+from ttfs_deploy.errors import TtfsError
+from ttfs_deploy.ir import NetworkIR
+
+__all__ = ["MappingError", "LayerPlacement", "Placement", "map_network", "check", "RULES"]
+
+
+class MappingError(TtfsError):
+    """The network does not fit the profile; the message lists every violated limit."""
+
+
+@dataclass(frozen=True)
+class LayerPlacement:
+    """Cores used by one layer and why."""
+
+    name: str
+    neurons: int
+    fan_in: int
+    synapses: int
+    cores: int
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Per-layer placement plus the limits that could not be checked (unknown in the profile)."""
+
+    layers: list[LayerPlacement]
+    unchecked: list[str]
+
+    @property
+    def cores(self) -> int:
+        return sum(layer.cores for layer in self.layers)
+
+
+def _cores_for(neurons: int, fan_in: int, profile: HardwareProfile) -> int:
+    per_core = profile.limit("neurons_per_core")
+    memory = profile.limit("synapse_memory_bits_per_core")
+    by_neurons = math.ceil(neurons / per_core) if per_core else 1
+    by_memory = math.ceil(neurons * fan_in * profile.weight_bits / memory) if memory else 1
+    return max(by_neurons, by_memory, 1)
+
+
+def map_network(ir: NetworkIR, profile: HardwareProfile) -> Placement:
+    """Place each fire-once layer on cores (no limit checks; see :func:`check`)."""
+    layers = [
+        LayerPlacement(
+            layer.name, layer.size, layer.n_in, layer.size * layer.n_in, _cores_for(layer.size, layer.n_in, profile)
+        )
+        for layer in ir.fire_once_layers()
+    ]
+    unchecked = [
+        key
+        for key in (
+            "cores",
+            "neurons_per_core",
+            "fan_in_per_neuron",
+            "fan_out_per_core",
+            "synapse_memory_bits_per_core",
+        )
+        if profile.limit(key) is None
+    ]
+    return Placement(layers, unchecked)
+
+
+def rule_total_cores(ir: NetworkIR, profile: HardwareProfile, placement: Placement) -> list[str]:
+    """The chip has a fixed number of cores."""
+    limit = profile.limit("cores")
+    if limit is not None and placement.cores > limit:
+        return [f"needs {placement.cores} cores, {profile.name} has {limit} ({placement.cores - limit} too many)"]
+    return []
+
+
+def rule_fan_in(ir: NetworkIR, profile: HardwareProfile, placement: Placement) -> list[str]:
+    """A neuron can receive from at most ``fan_in_per_neuron`` inputs."""
+    limit = profile.limit("fan_in_per_neuron")
+    return [
+        f"layer {p.name}: fan-in {p.fan_in} exceeds {profile.name}'s {limit} by {p.fan_in - limit}"
+        for p in placement.layers
+        if limit is not None and p.fan_in > limit
+    ]
+
+
+def rule_fan_out(ir: NetworkIR, profile: HardwareProfile, placement: Placement) -> list[str]:
+    """A core can send to at most ``fan_out_per_core`` axons; the input layer feeds the first layer."""
+    limit = profile.limit("fan_out_per_core")
+    if limit is None:
+        return []
+    problems = []
+    for src, dst in zip(placement.layers[:-1], placement.layers[1:]):
+        neurons_per_core = math.ceil(src.neurons / src.cores)
+        fan_out = neurons_per_core * dst.cores  # each source neuron reaches every core of the next layer
+        if fan_out > limit:
+            problems.append(
+                f"layer {src.name}: fan-out {fan_out} axons per core exceeds {profile.name}'s {limit} "
+                f"by {fan_out - limit}"
+            )
+    return problems
+
+
+def rule_weight_range(ir: NetworkIR, profile: HardwareProfile, placement: Placement) -> list[str]:
+    """Quantized weights must fit the profile's signed weight width."""
+    if not ir.is_quantized:
+        return []
+    lo, hi = -(2 ** (profile.weight_bits - 1)), 2 ** (profile.weight_bits - 1) - 1
+    problems = []
+    for layer in ir.fire_once_layers():
+        w_min, w_max = int(layer.weight.min()), int(layer.weight.max())
+        if w_min < lo or w_max > hi:
+            problems.append(f"layer {layer.name}: weights span {w_min}..{w_max}, {profile.name} allows {lo}..{hi}")
+    return problems
+
+
+RULES = (rule_total_cores, rule_fan_in, rule_fan_out, rule_weight_range)
+
+
+def check(ir: NetworkIR, profile: HardwareProfile) -> Placement:
+    """Map the network and run every rule; raises :class:`MappingError` listing all violations."""
+    placement = map_network(ir, profile)
+    problems = [problem for rule in RULES for problem in rule(ir, profile, placement)]
+    if problems:
+        raise MappingError(f"network does not fit {profile.name}: " + "; ".join(problems))
+    return placement

@@ -1,0 +1,9 @@
+"""Measure: golden traces, spike/op/energy costs, budgets, reports and the seed-000 claims.
+
+Owns: ``trace`` (record/compare per-layer spike times), ``costs`` (spikes, synaptic ops, neuron
+updates, energy under a hardware profile — the CLI's ``profile`` command), ``budget`` (pass/fail
+limits), ``report`` (HTML/Markdown/JSON with plots), ``claims``.
+
+May import: ``semantics``, ``ir``, ``compiler`` (hardware profiles, mapping), ``coding``, ``data``,
+``errors``, ``fileio``. Never torch or Lava; ``claims`` runs models through ``pipelines``.
+"""

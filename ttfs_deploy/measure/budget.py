@@ -1,0 +1,119 @@
+"""Spike budgets: a YAML file of limits checked against a profiled run (what a regression job runs).
+
+Format::
+
+    budget:
+      max_spikes_per_inference: 300      # mean spikes per inference, all layers
+      max_spikes_until_decision: 200
+      max_decision_steps: 80             # mean decision step
+      max_energy_nj: 2000                # mean energy per inference under the profile
+      min_accuracy: 0.95
+      layers:                            # optional per-layer limits
+        fc1: {max_spikes: 150}
+
+Unknown keys, non-numeric or negative limits, and accuracies outside 0..1 are errors (BudgetError).
+"""
+
+from __future__ import annotations
+
+import pathlib
+from dataclasses import dataclass
+
+import yaml
+
+from ttfs_deploy.errors import TtfsError
+
+__all__ = ["BudgetError", "Check", "load_budget", "check_budget", "LIMITS"]
+
+# key -> (what it limits, "max" or "min")
+LIMITS = {
+    "max_spikes_per_inference": ("mean spikes per inference", "max"),
+    "max_spikes_until_decision": ("mean spikes until decision", "max"),
+    "max_decision_steps": ("mean decision step", "max"),
+    "max_energy_nj": ("mean energy per inference (nJ)", "max"),
+    "min_accuracy": ("accuracy", "min"),
+}
+LAYER_LIMITS = {"max_spikes": ("mean spikes per inference", "max")}
+
+
+class BudgetError(TtfsError):
+    """A malformed budget file; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """One limit against its measured value."""
+
+    name: str
+    limit: float
+    measured: float | None
+    kind: str  # "max" or "min"
+
+    @property
+    def passed(self) -> bool:
+        if self.measured is None:
+            return False
+        return self.measured <= self.limit if self.kind == "max" else self.measured >= self.limit
+
+
+def _number(value, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BudgetError(f"{where}: expected a number, got {value!r}")
+    if value < 0:
+        raise BudgetError(f"{where}: limits must not be negative, got {value}")
+    return float(value)
+
+
+def load_budget(path: str | pathlib.Path) -> dict:
+    """Parse and validate a budget file; returns ``{"limits": {...}, "layers": {name: {...}}}``."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise BudgetError(f"{path}: no such budget file")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise BudgetError(f"{path}: not valid YAML ({type(err).__name__})") from None
+    if not isinstance(data, dict) or set(data) != {"budget"} or not isinstance(data["budget"], dict):
+        raise BudgetError(f"{path}: expected a single top-level 'budget:' mapping")
+    limits, layers = {}, {}
+    for key, value in data["budget"].items():
+        if key == "layers":
+            if not isinstance(value, dict):
+                raise BudgetError(f"{path}: budget.layers must map layer names to limits")
+            for layer, items in value.items():
+                if not isinstance(items, dict) or not items:
+                    raise BudgetError(f"{path}: budget.layers.{layer} must map limit names to numbers")
+                for name, limit in items.items():
+                    if name not in LAYER_LIMITS:
+                        raise BudgetError(
+                            f"{path}: unknown limit budget.layers.{layer}.{name}; known: {', '.join(LAYER_LIMITS)}"
+                        )
+                    layers.setdefault(str(layer), {})[name] = _number(limit, f"{path}: budget.layers.{layer}.{name}")
+        elif key in LIMITS:
+            limits[key] = _number(value, f"{path}: budget.{key}")
+            if key == "min_accuracy" and limits[key] > 1:
+                raise BudgetError(f"{path}: budget.min_accuracy is a fraction in 0..1, got {value}")
+        else:
+            raise BudgetError(f"{path}: unknown key budget.{key}; known: {', '.join([*LIMITS, 'layers'])}")
+    if not limits and not layers:
+        raise BudgetError(f"{path}: the budget sets no limits")
+    return {"limits": limits, "layers": layers}
+
+
+def check_budget(budget: dict, run: dict, profile: dict) -> list[Check]:
+    """Compare a budget with a run (RunResult.to_json()) and its profile (Profile.to_json())."""
+    measured = {
+        "max_spikes_per_inference": run["mean_spikes_total"],
+        "max_spikes_until_decision": run["mean_spikes_until_decision"],
+        "max_decision_steps": run["mean_decision_step"],
+        "max_energy_nj": profile["energy_total_nj"],
+        "min_accuracy": run["accuracy"],
+    }
+    checks = [Check(key, limit, measured[key], LIMITS[key][1]) for key, limit in budget["limits"].items()]
+    by_name = {layer["name"]: layer for layer in profile["layers"]}
+    for layer, items in budget["layers"].items():
+        if layer not in by_name:
+            raise BudgetError(f"budget names layer {layer!r}, the network has {', '.join(by_name)}")
+        for name, limit in items.items():
+            checks.append(Check(f"{layer}.{name}", limit, by_name[layer]["spikes"], LAYER_LIMITS[name][1]))
+    return checks

@@ -1,0 +1,126 @@
+"""Classification results from spike times (NumPy only, shared by every target).
+
+Decision rule: the class of the first output neuron to spike. When several outputs spike first in the
+same step, the lowest index wins (hardware-friendly and documented); ``accuracy_strict`` counts every
+such tie as wrong. When no output spikes, the prediction is -1 (no decision, counted wrong) and the
+decision step is ``T``.
+
+Spike counts include input, hidden and output spikes. "Until decision" counts spikes whose time is at
+or before the decision step, as seed 000 does (194 spikes = 16.2 % of 1194 neurons).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+__all__ = ["SampleResult", "RunResult", "decision_steps", "early_stop_view", "classify"]
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    """One sample: label, predicted class (-1 = no output spike), decision step and spike counts."""
+
+    label: int
+    prediction: int
+    decision_step: int
+    spikes_until_decision: int
+    spikes_total: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """A whole run; ``to_json()`` gives the schema every ``ttfs-deploy run --target`` prints."""
+
+    target: str
+    T: int
+    samples: list[SampleResult]
+    ties: int  # samples whose first output step had more than one spiking neuron
+    ties_correct: int  # of those, how many the lowest-index rule resolved to the label
+
+    @property
+    def n(self) -> int:
+        return len(self.samples)
+
+    def _mean(self, values: list[float]) -> float:
+        return float(np.mean(values)) if values else float("nan")
+
+    @property
+    def accuracy(self) -> float:
+        """Fraction of samples whose prediction (lowest index among tied first spikes) is the label."""
+        return self._mean([s.prediction == s.label for s in self.samples])
+
+    @property
+    def accuracy_strict(self) -> float:
+        """Accuracy with every tie for the first output spike counted wrong."""
+        return self.accuracy - self.ties_correct / self.n if self.n else float("nan")
+
+    def to_json(self) -> dict:
+        """Plain dict: accuracy, n, mean_* figures, tie counts and a list of per-sample dicts."""
+        return {
+            "target": self.target,
+            "accuracy": self.accuracy,
+            "accuracy_strict": self.accuracy_strict,
+            "n": self.n,
+            "ties": self.ties,
+            "T": self.T,
+            "mean_decision_step": self._mean([s.decision_step for s in self.samples]),
+            "mean_spikes_until_decision": self._mean([s.spikes_until_decision for s in self.samples]),
+            "mean_spikes_total": self._mean([s.spikes_total for s in self.samples]),
+            "samples": [asdict(s) for s in self.samples],
+        }
+
+
+def decision_steps(output_times: np.ndarray, T: int) -> np.ndarray:
+    """Each sample's decision step: its first output spike time (steps), ``T`` when no output spikes.
+
+    The one definition every stage uses (classification, early-stop view, traces, costs).
+    ``output_times`` is ``(n, n_out)``; returns ``(n,)`` int64.
+    """
+    out = np.asarray(output_times)
+    return np.minimum(out.min(axis=1, initial=T), T).astype(np.int64)
+
+
+def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
+    """Early-stop view: per sample, spikes later than its first output spike become ``T``.
+
+    Parameters
+    ----------
+    times : list of np.ndarray
+        Per-layer ``(n, size)`` spike times, input first, output last.
+    T : int
+        Steps per sample.
+
+    Returns
+    -------
+    list of np.ndarray
+        New arrays; samples whose output never spikes are unchanged.
+    """
+    decision = decision_steps(times[-1], T)[:, None]
+    return [np.where(np.asarray(t) > decision, T, t).astype(np.int64) for t in times]
+
+
+def classify(times: list[np.ndarray], labels: np.ndarray, T: int, target: str) -> RunResult:
+    """Turn per-layer spike times (input first; each (n, neurons), ``T`` = no spike) into a RunResult."""
+    out = np.asarray(times[-1])
+    first = decision_steps(out, T)
+    decided = first < T
+    at_first = out == first[:, None]
+    prediction = np.where(decided, at_first.argmax(axis=1), -1)
+    tied = decided & (at_first.sum(axis=1) > 1)
+    spikes_total = sum((np.asarray(t) < T).sum(axis=1) for t in times)
+    limit = np.where(decided, first, T - 1)[:, None]
+    spikes_until = sum((np.asarray(t) <= limit).sum(axis=1) for t in times)
+    labels = np.asarray(labels)
+    samples = [
+        SampleResult(int(l), int(p), int(d), int(u), int(s))
+        for l, p, d, u, s in zip(labels, prediction, np.where(decided, first, T), spikes_until, spikes_total)
+    ]
+    return RunResult(
+        target=target,
+        T=T,
+        samples=samples,
+        ties=int(tied.sum()),
+        ties_correct=int((tied & (prediction == labels)).sum()),
+    )

@@ -1,0 +1,10 @@
+"""Training in PyTorch: fire-once layers with temporal gradients, losses, loops, ANN start and baseline.
+
+Owns: ``fire_once`` (the autograd function), ``losses``, ``model`` (the classifier), ``loop`` (the
+training loop), ``ann_init`` / ``ann_baseline`` (the converted start and the same-shape ANN),
+``checkpoint`` (the ``.pt`` file format), ``reference`` (the slow per-sample S4NN reference tests hold
+the batched code to).
+
+May import: torch, ``ttfs_deploy.semantics`` (the spike-time loops shared with golden), ``coding``,
+``data``, ``errors``, ``fileio``, ``reproducible``. Never Lava, never the compiler or backends.
+"""
