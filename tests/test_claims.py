@@ -7,7 +7,7 @@ import numpy as np
 from ttfs_deploy.data import Dataset
 from ttfs_deploy.pipelines.claims import PAPER, input_coding
 
-from .test_cli import cli
+from .helpers import cli
 
 
 def test_input_coding_counts_by_hand():

@@ -2,26 +2,11 @@
 
 import json
 import os
-import pathlib
-import subprocess
-import sys
 
 import pytest
 import torch
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-
-
-def cli(*args, cwd=None, env=None):
-    env = dict(os.environ, PYTHONPATH=str(REPO), **(env or {}))
-    return subprocess.run(
-        [sys.executable, "-m", "ttfs_deploy", *map(str, args)],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
+from .helpers import cli
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """compile / run on golden, loihi-sim and loihi-hw from the command line, as a user runs them."""
 
 import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -9,9 +8,7 @@ import pytest
 from ttfs_deploy.compiler.hardware import PROFILE_DIR
 from ttfs_deploy.ir import load_ir
 
-from .test_cli import cli
-
-MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
+from .helpers import MODELS, cli
 
 
 @pytest.fixture(scope="module")
@@ -48,6 +45,7 @@ def test_compile_summary(artifact):
         assert -128 <= layer["weight_range"][0] and layer["weight_range"][1] <= 127
 
 
+@pytest.mark.requires_lava
 def test_loihi_sim_equals_golden_through_the_cli(artifact, tmp_path):
     path, _ = artifact
     results = {}

@@ -3,11 +3,14 @@
 import importlib
 import sys
 
+import pytest
+
 
 def test_python_version():
     assert sys.version_info[:2] == (3, 11)
 
 
+@pytest.mark.requires_lava
 def test_lava_and_lava_dl_import_after_patches():
     # both imports fail on Python 3.11 without scripts/patch_lava.py
     importlib.import_module("lava.magma.compiler.var_model")
@@ -18,6 +21,7 @@ def test_lava_and_lava_dl_import_after_patches():
     assert any("site-packages" in p for p in lava.__path__)
 
 
+@pytest.mark.requires_lava
 def test_patch_script_is_idempotent(tmp_path):
     import pathlib
     import subprocess

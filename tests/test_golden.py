@@ -12,40 +12,12 @@ from hypothesis import strategies as st
 
 from ttfs_deploy import semantics
 from ttfs_deploy.backends import golden
-from ttfs_deploy.ir import FireOnceLayer, InputLayer, NetworkIR, from_checkpoint_weights
+from ttfs_deploy.ir import from_checkpoint_weights
 from ttfs_deploy.semantics.readout import RunResult
 from ttfs_deploy.train import reference as ref
 from ttfs_deploy.train.fire_once import fire_once_times
 
-
-def chain_net(weights, thresholds, T, quant=None, zero_policy="silent"):
-    layers = [InputLayer("input", weights[0].shape[1])]
-    layers += [FireOnceLayer(f"fc{k + 1}", w, th) for k, (w, th) in enumerate(zip(weights, thresholds))]
-    edges = tuple((a.name, b.name) for a, b in zip(layers, layers[1:]))
-    return NetworkIR(tuple(layers), edges, T, zero_policy, (1, weights[0].shape[1]), quant=quant)
-
-
-def stepwise(net: NetworkIR, t_in: np.ndarray) -> list[np.ndarray]:
-    """Obvious simulation: every sample, every step, every layer (integer or float)."""
-    T = net.T
-    out = [np.minimum(t_in, T)]
-    for k, layer in enumerate(net.fire_once_layers()):
-        prev, result = out[-1], np.full((len(t_in), layer.size), T)
-        for n in range(len(t_in)):
-            v = np.zeros(layer.size, dtype=np.int64 if net.is_quantized else float)
-            for s in range(T):
-                step = layer.weight[:, prev[n] == s].sum(axis=1)
-                if net.is_quantized:
-                    e, bits = net.quant["weight_exponents"][k], net.quant["membrane_bits"]
-                    step = step.astype(np.int64)
-                    step = step << e if e >= 0 else step >> -e
-                    v = np.clip(v + step, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1)
-                else:
-                    v = v + step
-                fires = (result[n] == T) & (v > layer.threshold)
-                result[n, fires] = min(s + 1, T)
-        out.append(result)
-    return out
+from .helpers import chain_net, stepwise
 
 
 @st.composite

@@ -9,6 +9,8 @@ from ttfs_deploy import semantics
 from ttfs_deploy.train import reference as ref
 from ttfs_deploy.train.fire_once import fire_once_times
 
+from .helpers import chain_net, quant, stepwise
+
 
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), T=st.integers(2, 60))
@@ -23,19 +25,6 @@ def test_float_layer_matches_training_layer_and_reference(seed, T):
     np.testing.assert_array_equal(got, np.stack([ref.layer_times(x, weight, threshold, T) for x in t_in]))
 
 
-def _stepwise_integer(t_in, weight, threshold, T, e, bits):
-    """Obvious per-step integer simulation with saturation (one sample)."""
-    lo, hi = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
-    v = np.zeros(weight.shape[0], dtype=np.int64)
-    out = np.full(weight.shape[0], T)
-    for s in range(T):
-        total = weight[:, t_in == s].sum(axis=1).astype(np.int64)
-        total = total << e if e >= 0 else total >> -e
-        v = np.clip(v + total, lo, hi)
-        out = np.where((out == T) & (v > threshold), s + 1, out)
-    return np.minimum(out, T)
-
-
 @settings(max_examples=200, deadline=None)
 @given(seed=st.integers(0, 2**32 - 1), e=st.integers(-3, 3), bits=st.sampled_from([6, 8, 10, 24]))
 def test_integer_layer_matches_stepwise_saturating_simulation(seed, e, bits):
@@ -45,7 +34,7 @@ def test_integer_layer_matches_stepwise_saturating_simulation(seed, e, bits):
     t_in = rng.choice(rng.integers(0, T + 1, size=4), size=(6, n_in))
     threshold = int(rng.integers(0, 2 ** (bits - 1)))
     got = semantics.layer_times(t_in, weight, threshold, T, exponent=e, membrane_bits=bits)
-    expected = np.stack([_stepwise_integer(x, weight, threshold, T, e, bits) for x in t_in])
+    expected = stepwise(chain_net([weight], [threshold], T, quant(bits, [e])), t_in)[1]
     np.testing.assert_array_equal(got, expected)
 
 

@@ -16,25 +16,17 @@ from hypothesis import strategies as st
 
 from ttfs_deploy import semantics
 from ttfs_deploy.backends import golden, lava_sim
-from ttfs_deploy.ir import FireOnceLayer, InputLayer, IRError, NetworkIR
+from ttfs_deploy.compiler.mapping import MappingError
+from ttfs_deploy.ir import FireOnceLayer, InputLayer, NetworkIR
 
-LAVA_REASON = "lava-nc is not installed (scripts/bootstrap.sh installs and patches it)"
+from .conftest import LAVA_REASON
+from .helpers import chain_net, quant
 
 
 @pytest.fixture
 def lava():
+    """Marks a test as needing Lava: skipped, with the reason, where it is not installed."""
     return pytest.importorskip("lava", reason=LAVA_REASON)
-
-
-def chain_net(weights, thresholds, T, quant=None):
-    layers = [InputLayer("input", weights[0].shape[1])]
-    layers += [FireOnceLayer(f"fc{k + 1}", w, th) for k, (w, th) in enumerate(zip(weights, thresholds))]
-    edges = tuple((a.name, b.name) for a, b in zip(layers, layers[1:]))
-    return NetworkIR(tuple(layers), edges, T, "silent", (1, weights[0].shape[1]), quant=quant)
-
-
-def quant(bits=24, exponents=(0,)):
-    return {"profile": "test", "weight_bits": 8, "membrane_bits": bits, "weight_exponents": list(exponents)}
 
 
 def assert_equal_times(got, expected):
@@ -90,7 +82,7 @@ def test_checks_before_starting_lava():
 def test_rejects_weights_wider_than_lava_dense(lava):
     wide = {**quant(), "weight_bits": 9}
     net = chain_net([np.full((2, 3), 200, dtype=np.int32)], [1], 8, wide)
-    with pytest.raises(IRError, match="8-bit"):
+    with pytest.raises(MappingError, match="9-bit weights, Lava's Dense holds at most 8"):
         lava_sim.simulate(net, np.zeros((1, 3), dtype=int))
 
 
@@ -108,7 +100,7 @@ def test_deepest_recordable_network_equals_golden_and_deeper_is_refused(lava):
             golden.simulate(net, t_in, early_stop=early_stop),
         )
     deeper = chain_net(weights + [weights[-1]], [40] * (MAX_LAYERS + 1), 16, quant(exponents=[0] * (MAX_LAYERS + 1)))
-    with pytest.raises(IRError, match=f"at most {MAX_LAYERS} fire-once layers"):
+    with pytest.raises(MappingError, match=f"records at most {MAX_LAYERS}"):
         lava_sim.simulate(deeper, t_in)
 
 
@@ -304,6 +296,7 @@ def test_hang_inside_a_process_model_hits_the_timeout(lava, monkeypatch):
 
 
 @pytest.mark.slow
+@pytest.mark.requires_lava
 @pytest.mark.parametrize("model", ["mnist-s4nn.pt", "mnist-aggressive.pt"])
 def test_shipped_models_equal_golden_on_200_digits(model):
     """The correctness bar on real models: every neuron's spike time, every sample, early stop on."""

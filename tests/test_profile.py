@@ -1,7 +1,6 @@
 """Profiler counts on a hand-checked tiny trace, energy arithmetic, budgets and report files."""
 
 import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from ttfs_deploy.measure.budget import BudgetError, check_budget, load_budget
 from ttfs_deploy.measure.costs import build, count
 from ttfs_deploy.measure.report import PLOTS, write_report
 
-from .test_cli import cli
+from .helpers import MODELS, cli
 
 T = 10
 TIMES = [np.array([[0, 2, 10]]), np.array([[3, 10]]), np.array([[4, 5]])]
@@ -109,9 +108,6 @@ def test_report_files(tmp_path):
     assert len(paths) == 3 + len(PLOTS)
 
 
-MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
-
-
 def test_budget_check_exit_codes(tmp_path):
     ok, tight, bad = tmp_path / "ok.yaml", tmp_path / "tight.yaml", tmp_path / "bad.yaml"
     ok.write_text("budget: {max_spikes_per_inference: 400, min_accuracy: 0.8, max_decision_steps: 200}\n")
@@ -125,6 +121,7 @@ def test_budget_check_exit_codes(tmp_path):
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.requires_lava
 def test_golden_and_loihi_sim_profiles_count_the_same(tmp_path):
     reports = {}
     for target in ("golden", "loihi-sim"):

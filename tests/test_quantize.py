@@ -1,7 +1,6 @@
 """Quantization: hand-computed scales, lossless cases, and the shipped model's accuracy change."""
 
 import dataclasses
-import pathlib
 
 import numpy as np
 import pytest
@@ -16,7 +15,7 @@ from ttfs_deploy.compiler.quantize import QuantizationError, quantize, quantize_
 from ttfs_deploy.data import load
 from ttfs_deploy.ir import FireOnceLayer, from_checkpoint_weights
 
-MODELS = pathlib.Path(__file__).resolve().parents[1] / "models"
+from .helpers import MODELS
 
 
 def test_hand_computed_layer():

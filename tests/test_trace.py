@@ -1,7 +1,6 @@
 """Golden traces: save/load round trip, diffs against hand-built cases and a slow reference, the CLI."""
 
 import json
-import pathlib
 
 import numpy as np
 import pytest
@@ -11,9 +10,8 @@ from hypothesis import strategies as st
 from ttfs_deploy.measure.trace import TraceError, diff_traces, load_trace, run_trace, save_trace
 from ttfs_deploy.semantics.readout import classify
 
-from .test_cli import cli
+from .helpers import REPO, cli
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
 T = 8
 
 

@@ -41,6 +41,7 @@ use. Importing Lava switches ``multiprocessing`` to the ``fork`` start method fo
 
 from __future__ import annotations
 
+import importlib.util
 import multiprocessing
 import threading
 import time
@@ -50,8 +51,9 @@ from typing import Any
 import numpy as np
 
 from ttfs_deploy.coding import encode_ttfs
+from ttfs_deploy.compiler.mapping import check_target
 from ttfs_deploy.errors import TtfsError
-from ttfs_deploy.ir import IRError, NetworkIR
+from ttfs_deploy.ir import NetworkIR
 from ttfs_deploy.semantics import RunResult, check_times, classify, early_stop_view
 
 __all__ = ["BackendUnavailable", "LavaRunError", "available", "simulate", "run", "default_timeout"]
@@ -85,7 +87,7 @@ def _lava() -> dict[str, Any]:
         from lava.proc.dense.process import Dense
         from lava.utils.weightutils import SignMode
 
-        from ttfs_deploy.backends.lava_procs.process import MAX_LAYERS, FireOnceNeuron, SpikeTimeSource, TrialRecorder
+        from ttfs_deploy.backends.lava_procs.process import FireOnceNeuron, SpikeTimeSource, TrialRecorder
     except ImportError as exc:
         raise BackendUnavailable(f"the loihi-sim target needs Lava ({exc}); {_INSTALL_ADVICE}") from None
     except RuntimeError as exc:  # lava sets the fork start method at import and fails if another was set
@@ -101,8 +103,14 @@ def _lava() -> dict[str, Any]:
         "FireOnceNeuron": FireOnceNeuron,
         "SpikeTimeSource": SpikeTimeSource,
         "TrialRecorder": TrialRecorder,
-        "MAX_LAYERS": MAX_LAYERS,
     }
+
+
+def missing() -> str | None:
+    """None when Lava is installed here, else what to install (Lava itself is not imported)."""
+    if importlib.util.find_spec("lava") is None:
+        return f"lava-nc is not installed; {_INSTALL_ADVICE}"
+    return None
 
 
 def available() -> bool:
@@ -128,18 +136,12 @@ class _Graph:
 
 
 def _dense_args(ir: NetworkIR, k: int, weight: np.ndarray, lava: dict) -> dict:
+    # the target rules (weight bits, accumulator) were checked before the graph is built
     if not ir.is_quantized:
         return {"weights": weight.astype(np.float64)}
-    bits = ir.quant["weight_bits"]
-    if bits > 8:
-        raise IRError(f"Lava's Dense holds at most 8-bit weights; this network uses {bits}")
-    exponent = ir.quant["weight_exponents"][k]
-    reach = int(np.abs(weight.astype(np.int64)).sum(axis=1).max()) << max(exponent, 0)
-    if 2 * reach >= 2**31:
-        raise IRError(f"layer {k + 1}: synaptic input up to {reach} overflows Lava's 32-bit accumulator")
     return {
         "weights": 2 * weight.astype(np.int32),
-        "weight_exp": exponent - 1,
+        "weight_exp": ir.quant["weight_exponents"][k] - 1,
         "num_weight_bits": 8,
         "sign_mode": lava["SignMode"].MIXED,
     }
@@ -151,10 +153,6 @@ def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Gr
     membrane_bits = ir.quant["membrane_bits"] if ir.is_quantized else 32
     source = lava["SpikeTimeSource"](times=t_in.astype(np.int32), T=T, name="source")
     fire_once = layers[1:]
-    if len(fire_once) > lava["MAX_LAYERS"]:
-        raise IRError(
-            f"the Lava graph records at most {lava['MAX_LAYERS']} fire-once layers; this network has {len(fire_once)}"
-        )
     recorder = lava["TrialRecorder"](
         sizes=[layer.size for layer in fire_once],
         T=T,
@@ -301,8 +299,7 @@ def simulate(
         The run failed or exceeded ``timeout_s``.
     """
     layers = ir.chain()
-    if ir.delay != 1:
-        raise IRError(f"Lava's Dense adds one step per layer; this network expects delay={ir.delay}")
+    check_target(ir, "loihi-hw" if hardware else "loihi-sim")  # the same rules `compile --target` applies
     T = ir.T
     t = check_times(t_in, layers[0].size, T)
     n = len(t)

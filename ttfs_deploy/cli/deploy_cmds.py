@@ -9,11 +9,14 @@ import pathlib
 from ttfs_deploy.cli.common import ON_THE_FLY, check_output, limit, run_args, run_model
 
 
-def _print_run(result: dict, model: str, dataset_name: str, target: str) -> None:
+def _print_run(result: dict, model: str, dataset_name: str, target: str, profile: str | None = None) -> None:
+    ties = result["ties"]
     print(
-        f"{model} on {dataset_name} (target {target}, n = {result['n']}):\n"
+        f"{model} on {dataset_name} (target {target}"
+        + (f", profile {profile}" if profile else "")
+        + f", n = {result['n']}):\n"
         f"  accuracy                    {result['accuracy']:.2%} "
-        f"({result['ties']} ties for first spike; counted wrong: {result['accuracy_strict']:.2%})\n"
+        f"({ties} {'tie' if ties == 1 else 'ties'} for first spike; counted wrong: {result['accuracy_strict']:.2%})\n"
         f"  mean decision step          {result['mean_decision_step']:.1f} of T = {result['T']}\n"
         f"  mean spikes until decision  {result['mean_spikes_until_decision']:.1f}\n"
         f"  mean spikes per inference   {result['mean_spikes_total']:.1f}"
@@ -25,13 +28,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     trace = check_output(args.trace) if args.trace else None
     dataset, outcome = run_model(args)
-    result = outcome.result.to_json() | {"early_stop": outcome.early_stop}
+    result = outcome.result.to_json() | {"early_stop": outcome.early_stop, "profile": outcome.profile}
     if trace is not None:
         save_trace(trace, outcome.trace())
     if args.json:
         print(json.dumps(result))
     else:
-        _print_run(result, args.model, dataset.name, args.target)
+        _print_run(result, args.model, dataset.name, args.target, outcome.profile)
         if outcome.early_stop:
             print("  (early stop: each sample ended at its decision step, so later spikes were never issued)")
         if outcome.note:
@@ -47,7 +50,9 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from ttfs_deploy.ir import save_ir
 
     out = check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name)
-    ir = load_network(args.model)
+    from ttfs_deploy.models import resolve_model
+
+    ir = load_network(resolve_model(args.model))
     calibration = None if args.calibration == "none" else limit(data_mod.load(args.calibration), args.calibration_limit)
     validation = None if args.data == "none" else limit(data_mod.load(args.data), args.limit)
     result = compile_network(ir, args.target, args.profile, calibration, validation)
@@ -115,7 +120,7 @@ def print_compile_summary(s: dict) -> None:
             f"{layer['cores']:>7}{layer['weight_exponent']:>7}{layer['threshold']:>11}{f'{lo}..{hi}':>12}"
         )
     print(
-        f"cores used: {s['cores']}"
+        f"Loihi cores used: {s['cores']}"
         + (
             f" (limits unknown in the profile, not checked: {', '.join(s['unchecked_limits'])})"
             if s["unchecked_limits"]
@@ -132,20 +137,16 @@ def print_compile_summary(s: dict) -> None:
 
 
 def cmd_targets(args: argparse.Namespace) -> int:
-    import importlib.util
-
-    from ttfs_deploy.backends import loihi_hw
+    from ttfs_deploy import backends
     from ttfs_deploy.compiler.hardware import available_profiles, load_profile
-    from ttfs_deploy.pipelines.run import RUN_TARGETS, TARGET_HELP
+    from ttfs_deploy.targets import TARGETS
 
-    missing = {
-        "loihi-hw": loihi_hw.missing(),
-        "loihi-sim": None if importlib.util.find_spec("lava") else "lava-nc is not installed",
-    }
-    targets = [
-        {"name": t, "description": TARGET_HELP[t], "available": missing.get(t) is None, "missing": missing.get(t)}
-        for t in RUN_TARGETS
-    ]
+    targets = []
+    for name, target in TARGETS.items():
+        missing = backends.missing(name)
+        targets.append(
+            {"name": name, "description": target.description, "available": missing is None, "missing": missing}
+        )
     profiles = []
     for name in available_profiles():
         p = load_profile(name)
@@ -173,7 +174,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
     for p in profiles:
         print(
             f"  {p['name']:<8} {p['description']}; {p['weight_bits']}-bit weights, {p['membrane_bits']}-bit "
-            f"membrane, {p['cores']} cores x {p['neurons_per_core']} neurons, fire-once by {p['fire_once']}"
+            f"membrane, {p['cores']} Loihi cores x {p['neurons_per_core']} neurons, fire-once by {p['fire_once']}"
             + (", energy figures are estimates" if p["energy_is_estimate"] else "")
         )
     return 0
@@ -181,7 +182,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the top-level parser."""
-    from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES
+    from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, DEFAULT_PROFILE
     from ttfs_deploy.pipelines.run import RUN_TARGETS
 
     p = sub.add_parser(
@@ -191,7 +192,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--json prints the per-sample schema shared by every target.",
     )
     p.add_argument("model", help="checkpoint (.pt) or compiled artifact (.ttfs)")
-    run_args(p, RUN_TARGETS, "float", "loihi2", ON_THE_FLY)
+    run_args(p, RUN_TARGETS, "float", None, ON_THE_FLY)
     p.add_argument("--trace", help="write per-layer spike times to this .npz file")
     p.set_defaults(func=cmd_run)
 
@@ -203,7 +204,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="checkpoint (.pt)")
     p.add_argument("--target", default="loihi-sim", choices=["golden", "loihi-sim", "loihi-hw"])
-    p.add_argument("--profile", default="loihi2", help="hardware profile name or YAML path (see `targets`)")
+    p.add_argument("--profile", default=DEFAULT_PROFILE, help="hardware profile name or YAML path (see `targets`)")
     p.add_argument(
         "--calibration",
         default=CALIBRATION_DATA,

@@ -13,9 +13,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
+
 from ttfs_deploy.compiler.hardware import HardwareProfile
 from ttfs_deploy.errors import TtfsError
 from ttfs_deploy.ir import NetworkIR
+from ttfs_deploy.targets import TargetLimits, get_target
 
 __all__ = ["MappingError", "LayerPlacement", "Placement", "map_network", "check", "RULES"]
 
@@ -128,8 +131,71 @@ def rule_weight_range(ir: NetworkIR, profile: HardwareProfile, placement: Placem
 RULES = (rule_total_cores, rule_fan_in, rule_fan_out, rule_weight_range)
 
 
-def check(ir: NetworkIR, profile: HardwareProfile) -> Placement:
-    """Map the network and run every rule; raises :class:`MappingError` listing all violations."""
+# Target rules: what the target itself (the Lava graph, a backend) can represent, whatever the chip.
+
+
+def rule_layer_count(ir: NetworkIR, limits: TargetLimits) -> list[str]:
+    """The Lava graph's recorder watches at most ``max_fire_once_layers`` layers."""
+    n = len(ir.fire_once_layers())
+    if limits.max_fire_once_layers is not None and n > limits.max_fire_once_layers:
+        return [f"{n} fire-once layers, the Lava graph records at most {limits.max_fire_once_layers}"]
+    return []
+
+
+def rule_target_weight_bits(ir: NetworkIR, limits: TargetLimits) -> list[str]:
+    """Lava's Dense stores weight mantissas of at most ``max_weight_bits`` bits."""
+    if not ir.is_quantized or limits.max_weight_bits is None:
+        return []
+    bits = ir.quant["weight_bits"]
+    if bits > limits.max_weight_bits:
+        return [f"{bits}-bit weights, Lava's Dense holds at most {limits.max_weight_bits}"]
+    return []
+
+
+def rule_accumulator(ir: NetworkIR, limits: TargetLimits) -> list[str]:
+    """A step's summed synaptic input must fit the target's accumulator.
+
+    Lava stores each mantissa doubled with the exponent lowered by one (so that 8-bit signed
+    mantissas keep their full range), hence the factor 2 in the largest reachable sum.
+    """
+    if not ir.is_quantized or limits.accumulator_bits is None:
+        return []
+    problems = []
+    for layer, exponent in zip(ir.fire_once_layers(), ir.quant["weight_exponents"]):
+        reach = int(np.abs(layer.weight.astype(np.int64)).sum(axis=1).max(initial=0)) << max(exponent, 0)
+        if 2 * reach >= 2 ** (limits.accumulator_bits - 1):
+            problems.append(
+                f"layer {layer.name}: synaptic input up to {reach} overflows the {limits.accumulator_bits}-bit "
+                "accumulator"
+            )
+    return problems
+
+
+def rule_delay(ir: NetworkIR, limits: TargetLimits) -> list[str]:
+    """Each layer adds exactly the target's delay (Lava's Dense and golden: one step)."""
+    if limits.delay_steps is not None and ir.delay != limits.delay_steps:
+        return [f"the network expects delay={ir.delay} per layer, the target adds {limits.delay_steps}"]
+    return []
+
+
+TARGET_RULES = (rule_layer_count, rule_target_weight_bits, rule_accumulator, rule_delay)
+
+
+def check_target(ir: NetworkIR, target: str) -> None:
+    """Run every target rule; raises :class:`MappingError` naming the target and each broken rule."""
+    limits = get_target(target).limits
+    problems = [problem for rule in TARGET_RULES for problem in rule(ir, limits)]
+    if problems:
+        raise MappingError(f"network cannot run on {target}: " + "; ".join(problems))
+
+
+def check(ir: NetworkIR, profile: HardwareProfile, target: str | None = None) -> Placement:
+    """Map the network and run every profile rule (and ``target``'s rules when given).
+
+    Raises :class:`MappingError` listing all violations of the first failing group.
+    """
+    if target is not None:
+        check_target(ir, target)
     placement = map_network(ir, profile)
     problems = [problem for rule in RULES for problem in rule(ir, profile, placement)]
     if problems:

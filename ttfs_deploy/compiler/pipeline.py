@@ -13,8 +13,10 @@ from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.compiler.hardware import HardwareProfile, load_profile
 from ttfs_deploy.compiler.mapping import Placement, check
 from ttfs_deploy.compiler.quantize import QuantReport, quantize
-from ttfs_deploy.data import Dataset
+from ttfs_deploy.data import Dataset, check_labels
+from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, NetworkIR, from_checkpoint_weights, load_ir
+from ttfs_deploy.targets import COMPILE_TARGETS
 
 __all__ = [
     "TARGETS",
@@ -24,9 +26,11 @@ __all__ = [
     "CompileResult",
     "load_network",
     "compile_network",
+    "Deployed",
+    "deploy",
 ]
 
-TARGETS = ("golden", "loihi-sim", "loihi-hw")
+TARGETS = COMPILE_TARGETS  # the integer targets
 DEFAULT_PROFILE = "loihi2"
 # what `compile`, the demo and the pytest plugin choose clipping on by default
 CALIBRATION_DATA = "mnist-5k:train"
@@ -47,9 +51,12 @@ class CompileResult:
 def load_network(path: str | pathlib.Path) -> NetworkIR:
     """Read a checkpoint (``.pt``) as a float IR, or a compiled artifact (``.ttfs``) as it is.
 
+    ``path`` may also name a shipped model (``mnist-s4nn``; see :mod:`ttfs_deploy.models`).
     Raises CheckpointError / IRError (one line) on a bad file.
     """
-    path = pathlib.Path(path)
+    from ttfs_deploy.models import resolve_model
+
+    path = resolve_model(path)
     if path.suffix == ".ttfs":
         return load_ir(path)
     from ttfs_deploy.train.checkpoint import load_checkpoint  # torch is needed only here
@@ -74,7 +81,7 @@ def compile_network(
     is measured on ``validation`` data.
     """
     if target not in TARGETS:
-        raise ValueError(f"unknown target {target!r}; available: {', '.join(TARGETS)}")
+        raise UsageError(f"cannot compile for target {target!r}; compile targets: {', '.join(TARGETS)}")
     if ir.is_quantized:
         raise IRError("this artifact is already compiled; compile the checkpoint (.pt) instead")
     profile = load_profile(profile_name)
@@ -82,6 +89,7 @@ def compile_network(
     def spikes(data: Dataset | None):
         if data is None:
             return None
+        check_labels(data, ir.sizes[-1])
         if data.images.shape[1] != ir.sizes[0]:
             raise IRError(
                 f"data {data.name} has {data.images.shape[1]} pixels per image but the model expects "
@@ -91,5 +99,61 @@ def compile_network(
 
     quantized, report = quantize(ir, profile, spikes(calibration), spikes(validation))
     quantized = replace(quantized, meta={**quantized.meta, "target": target})
-    placement = check(quantized, profile)
+    placement = check(quantized, profile, target)
     return CompileResult(quantized, target, profile, placement, report)
+
+
+@dataclass(frozen=True)
+class Deployed:
+    """The integer network a command runs: from a ``.ttfs`` as stored, from a ``.pt`` as ``compile`` builds it."""
+
+    ir: NetworkIR
+    profile: str  # the hardware profile the network was compiled under (the one to price it with)
+    note: str  # one true sentence on how it was obtained ("" for an artifact used as stored)
+    compiled: CompileResult | None = None  # set when a checkpoint was compiled here
+
+
+def deploy(
+    model_path: str | pathlib.Path,
+    target: str = "loihi-sim",
+    profile: str | None = None,
+    calibration: str | None = CALIBRATION_DATA,
+    calibration_samples: int | None = CALIBRATION_SAMPLES,
+) -> Deployed:
+    """The one definition of "the deployed network" every command, the pytest plugin and the demo use.
+
+    A compiled artifact (``.ttfs``) is used as stored; its own profile (``ir.quant["profile"]``) is
+    the default. A checkpoint (``.pt``, or a shipped model's name) is compiled exactly as
+    ``ttfs-deploy compile`` compiles it: clipping chosen on the first ``calibration_samples`` of
+    ``calibration`` (default :data:`CALIBRATION_DATA`, :data:`CALIBRATION_SAMPLES`), under
+    ``profile`` (default :data:`DEFAULT_PROFILE`). Nothing is cached on disk.
+    """
+    from ttfs_deploy.models import resolve_model
+
+    path = resolve_model(model_path)
+    ir = load_network(path)
+    if ir.is_quantized:
+        own = str(ir.quant.get("profile") or DEFAULT_PROFILE)
+        if profile is None or profile == own:
+            return Deployed(ir, own, "")
+        return Deployed(ir, profile, f"{path.name} was compiled under profile {own}; figures priced under {profile}")
+    profile = profile or DEFAULT_PROFILE
+    cal = None
+    if calibration is not None:
+        from ttfs_deploy import data as data_mod
+
+        cal = data_mod.load(calibration).head(calibration_samples)
+        if cal.images.shape[1] != ir.sizes[0]:
+            raise IRError(
+                f"{path.name} has {ir.sizes[0]} inputs but the calibration data {cal.name} has "
+                f"{cal.images.shape[1]} pixels per image; give --calibration DATA of the model's input size "
+                "(as `ttfs-deploy compile` needs)"
+            )
+    compiled = compile_network(ir, target if target in TARGETS else "loihi-sim", profile, cal)
+    how = (
+        f"clipping chosen on {compiled.quant.n_calibration} samples of {cal.name}"
+        if cal is not None
+        else "no calibration (no clipping)"
+    )
+    note = f"{path.name} compiled as `ttfs-deploy compile` does: profile {profile}, {how}"
+    return Deployed(compiled.ir, profile, note, compiled)

@@ -7,34 +7,25 @@ directly across targets and feed :func:`ttfs_deploy.semantics.readout.classify`.
 
 from __future__ import annotations
 
-import importlib
 import pathlib
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
 
+from ttfs_deploy import backends
 from ttfs_deploy.coding import encode_ttfs
-from ttfs_deploy.data import Dataset
+from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, deploy
+from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.measure.trace import Trace, run_trace
+from ttfs_deploy.models import resolve_model
 from ttfs_deploy.semantics import RunResult, classify
+from ttfs_deploy.targets import RUN_TARGETS, TARGETS
 
 __all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate", "prepare_network"]
 
-TARGET_HELP = {
-    "float": "PyTorch float model (checkpoints only)",
-    "golden": "bit-exact vectorised integer simulator of the quantized network (the reference)",
-    "loihi-sim": "Lava process graph on the Loihi CPU simulator (Loihi2SimCfg, fixed_pt)",
-    "loihi-hw": "the same Lava graph on a Loihi board through lava-loihi (Loihi2HwCfg)",
-}
-RUN_TARGETS = tuple(TARGET_HELP)
-# backend modules behind one interface: simulate(ir, t_in, early_stop=..., ...) -> list of spike-time arrays
-_BACKENDS = {
-    "golden": "ttfs_deploy.semantics.fire_once",
-    "loihi-sim": "ttfs_deploy.backends.lava_sim",
-    "loihi-hw": "ttfs_deploy.backends.loihi_hw",
-}
+TARGET_HELP = {name: target.description for name, target in TARGETS.items()}
 LAVA_CHUNK = 100  # samples per Lava run: one graph start-up (~1 s) per chunk, and a progress update
 
 
@@ -47,31 +38,30 @@ class Outcome:
     ir: NetworkIR | None
     early_stop: bool
     note: str = ""
+    profile: str | None = None  # hardware profile the integer network was compiled under (None: float)
 
     def trace(self) -> Trace:
         """The run as a golden trace (spike times, labels, predictions, how it ran)."""
         return run_trace(self.times, self.result, self.early_stop)
 
 
-def prepare_network(model_path: str, profile: str) -> tuple[NetworkIR, str]:
-    """Load a .ttfs artifact, or compile a .pt checkpoint on the fly (no calibration); returns a note."""
-    from ttfs_deploy.compiler.pipeline import compile_network, load_network
-
-    ir = load_network(model_path)
-    if ir.is_quantized:
-        return ir, ""
-    compiled = compile_network(ir, "loihi-sim", profile)
-    return compiled.ir, (
-        f"compiled on the fly under profile {profile} without calibration data; "
-        "`ttfs-deploy compile` chooses clipping on validation data"
-    )
+def prepare_network(
+    model_path: str,
+    profile: str | None = None,
+    target: str = "loihi-sim",
+    calibration: str | None = CALIBRATION_DATA,
+    calibration_samples: int | None = CALIBRATION_SAMPLES,
+) -> tuple[NetworkIR, str, str]:
+    """The deployed network (:func:`ttfs_deploy.compiler.pipeline.deploy`): (ir, profile name, note)."""
+    deployed = deploy(model_path, target, profile, calibration, calibration_samples)
+    return deployed.ir, deployed.profile, deployed.note
 
 
 def simulate(
     target: str, ir: NetworkIR, t_in: np.ndarray, early_stop: bool, progress: bool = False
 ) -> list[np.ndarray]:
     """Spike times of every layer (input first) on a simulated or hardware target."""
-    backend = importlib.import_module(_BACKENDS[target])
+    backend = backends.backend(target)
     if target == "golden":
         return backend.simulate(ir, t_in, early_stop=early_stop)
     chunks = []
@@ -86,15 +76,20 @@ def run_target(
     model_path: str,
     target: str,
     dataset: Dataset,
-    profile: str = "loihi2",
+    profile: str | None = None,
     early_stop: bool | None = None,
     progress: bool = False,
+    calibration: str | None = CALIBRATION_DATA,
+    calibration_samples: int | None = CALIBRATION_SAMPLES,
 ) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
 
     ``early_stop``: a sample ends at its first output spike and later spikes are not issued. None
     takes the target's default: on for the Lava targets (it is what makes them fast), off for golden
     (a full run costs nothing there); golden with early stop reports the same view Lava does.
+    A checkpoint on an integer target is compiled as ``ttfs-deploy compile`` compiles it (same
+    calibration, ``profile`` default: the artifact's own, else loihi2), so every command runs the
+    same integer network.
     """
     if target == "float":
         if pathlib.Path(model_path).suffix == ".ttfs":
@@ -103,20 +98,22 @@ def run_target(
 
         from ttfs_deploy.train.checkpoint import load_checkpoint
 
-        ckpt = load_checkpoint(model_path)
-        _check_inputs(dataset, ckpt.model.sizes[0])
+        ckpt = load_checkpoint(resolve_model(model_path))
+        _check_inputs(dataset, ckpt.model.sizes)
         t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
         times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
         return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
-    ir, note = prepare_network(model_path, profile)
-    _check_inputs(dataset, ir.sizes[0])
+    ir, profile, note = prepare_network(model_path, profile, target, calibration, calibration_samples)
+    _check_inputs(dataset, ir.sizes)
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
     stop = (target != "golden") if early_stop is None else early_stop
     times = simulate(target, ir, t_in, stop, progress)
-    return Outcome(classify(times, dataset.labels, ir.T, target), times, ir, stop, note)
+    return Outcome(classify(times, dataset.labels, ir.T, target), times, ir, stop, note, profile)
 
 
-def _check_inputs(dataset: Dataset, n_inputs: int) -> None:
+def _check_inputs(dataset: Dataset, sizes: list[int]) -> None:
+    n_inputs = sizes[0]
+    check_labels(dataset, sizes[-1])
     if dataset.images.shape[1] != n_inputs:
         raise IRError(
             f"data {dataset.name} has {dataset.images.shape[1]} pixels per image but the model "

@@ -22,6 +22,8 @@ from lava.magma.core.process.ports.ports import InPort, OutPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from ttfs_deploy.targets import LAVA_MAX_LAYERS
+
 __all__ = ["FireOnceNeuron", "SpikeTimeSource", "TrialRecorder", "MAX_LAYERS"]
 
 
@@ -78,7 +80,7 @@ class SpikeTimeSource(AbstractProcess):
         self.step = Var(shape=(1,), init=0)
 
 
-MAX_LAYERS = 4  # fire-once layers one TrialRecorder watches (a ProcessModel declares its ports statically)
+MAX_LAYERS = LAVA_MAX_LAYERS  # fire-once layers one TrialRecorder watches (ports are declared statically)
 
 
 class TrialRecorder(AbstractProcess):
