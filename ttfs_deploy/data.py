@@ -22,15 +22,17 @@ from pathlib import Path
 import numpy as np
 
 from ttfs_deploy.errors import TtfsError
+from ttfs_deploy.fileio import gunzip_capped, regular_file
+from ttfs_deploy.limits import MAX_IDX_VALUES
 
-__all__ = ["DataError", "Dataset", "load", "load_idx", "parse_idx", "DATA_SPECS"]
+__all__ = ["DataError", "Dataset", "load", "load_idx", "parse_idx", "check_labels", "DATA_SPECS"]
 
 DATA_SPECS = (
     "mnist-5k[:train|:val], fashion-mnist:train|test, digits[:train|:test], "
     "idx:IMAGES,LABELS (IDX files, gzipped or not)"
 )
 
-_MAX_ELEMENTS = 10**9  # refuse IDX headers that claim more than this many values
+_MAX_ELEMENTS = MAX_IDX_VALUES  # refuse IDX headers that claim more than this many values
 _FASHION_DIRS = ("/usr/share/dataset-fashion-mnist", "/usr/share/fashion-mnist", "/usr/share/datasets/fashion-mnist")
 _FASHION_FILES = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -116,19 +118,46 @@ def parse_idx(data: bytes) -> np.ndarray:
     return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims).copy()
 
 
-def _read_idx_file(path: Path) -> np.ndarray:
-    """Read, gunzip if needed (by magic bytes) and parse one IDX file; errors name the file."""
+def _idx_size(header: bytes, where: Path) -> int:
+    """The whole file size an IDX header declares (header + values); refuses absurd claims."""
+    if len(header) >= 4 and header[:2] == b"\0\0" and header[2] == 0x08 and len(header) >= 4 + 4 * header[3]:
+        ndim = header[3]
+        dims = tuple(int(d) for d in np.frombuffer(header, dtype=">u4", count=ndim, offset=4))
+        total = math.prod(dims)
+        if total > _MAX_ELEMENTS:
+            raise DataError(f"{where}: IDX dimensions {dims} are absurd ({total} values > {_MAX_ELEMENTS})")
+        return 4 + 4 * ndim + total
     try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path}: file not found") from None
+        parse_idx(header)  # the malformed header's own message
+    except DataError as exc:
+        raise DataError(f"{where}: {exc}") from None
+    raise DataError(f"{where}: malformed IDX header")
+
+
+def _read_idx_file(path: Path) -> np.ndarray:
+    """Read, gunzip if needed (by magic bytes) and parse one IDX file; errors name the file.
+
+    Bounded: a regular file only; the header is read first and the file (or its decompression) may
+    hold no more than the header declares.
+    """
+    size = regular_file(path, 2**40, DataError, "IDX file")
+    try:
+        with open(path, "rb") as stream:
+            head = stream.read(4 + 4 * 255)
+            if head[:2] == b"\x1f\x8b":
+                if size > _MAX_ELEMENTS + 2**20:
+                    raise DataError(f"{path}: gzipped IDX file is {size} bytes, more than any allowed IDX file")
+                compressed = head + stream.read()
+                header = gunzip_capped(compressed, 4 + 4 * 255, DataError, str(path), head=True)
+                expected = _idx_size(header, path)
+                raw = gunzip_capped(compressed, expected, DataError, str(path))
+            else:
+                expected = _idx_size(head, path)
+                if size != expected:
+                    raise DataError(f"{path}: IDX header declares {expected} bytes but the file has {size}")
+                raw = head + stream.read(expected - len(head) + 1)
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DataError(f"{path}: corrupt gzip data ({exc})") from None
     try:
         return parse_idx(raw)
     except DataError as exc:
@@ -166,6 +195,8 @@ def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike, nam
         raise DataError(f"{ip}: images have an empty size {images.shape[1:]}")
     if labels.ndim != 1:
         raise DataError(f"{lp}: labels must have 1 dimension (n,), got shape {labels.shape}")
+    if images.shape[0] == 0:
+        raise DataError(f"{ip}: holds no images; there is nothing to run or measure")
     if labels.shape[0] != images.shape[0]:
         raise DataError(f"{lp}: {labels.shape[0]} labels but {ip} has {images.shape[0]} images")
     labels = labels.astype(np.int64)
@@ -180,6 +211,17 @@ def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike, nam
         name if name is not None else f"idx:{images_path},{labels_path}",
         n_classes,
     )
+
+
+def check_labels(dataset: Dataset, n_outputs: int) -> None:
+    """Refuse data a model cannot be measured on: no samples, or a label the model has no output for."""
+    if len(dataset.labels) == 0:
+        raise DataError(f"data {dataset.name} holds no samples; there is nothing to run or measure")
+    top = int(dataset.labels.max())
+    if top >= n_outputs or int(dataset.labels.min()) < 0:
+        raise DataError(
+            f"data {dataset.name} has label {top} but the model has {n_outputs} outputs (classes 0..{n_outputs - 1})"
+        )
 
 
 def _mnist5k_all() -> tuple[np.ndarray, np.ndarray]:

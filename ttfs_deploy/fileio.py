@@ -100,8 +100,11 @@ def read_regular(path: str | os.PathLike, max_bytes: int, error: type[TtfsError]
     return data
 
 
-def gunzip_capped(data: bytes, max_bytes: int, error: type[TtfsError], where: str) -> bytes:
-    """Decompress (possibly multi-member) gzip ``data``, refusing output beyond ``max_bytes``."""
+def gunzip_capped(data: bytes, max_bytes: int, error: type[TtfsError], where: str, head: bool = False) -> bytes:
+    """Decompress (possibly multi-member) gzip ``data``, refusing output beyond ``max_bytes``.
+
+    ``head``: return only the first ``max_bytes`` of the output (to read a header) instead.
+    """
     out, total = [], 0
     try:
         while data:
@@ -111,6 +114,8 @@ def gunzip_capped(data: bytes, max_bytes: int, error: type[TtfsError], where: st
                 out.append(chunk)
                 total += len(chunk)
                 if total > max_bytes:
+                    if head:
+                        return b"".join(out)[:max_bytes]
                     raise error(f"{where}: decompresses to more than the {max_bytes} bytes its header allows")
                 if inflater.eof or not inflater.unconsumed_tail:
                     break

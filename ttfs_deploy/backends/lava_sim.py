@@ -33,7 +33,10 @@ Graph (one compiled graph streams every sample; processes in :mod:`.lava_procs`)
 * Robustness: an exception inside a ProcessModel can leave Lava blocked forever. The host polls the
   Lava worker processes while it waits and has a deadline (``timeout_s``); on either failure it
   raises :class:`LavaRunError`, and ``stop()`` always runs in ``finally`` (in a helper thread with its
-  own deadline; Lava worker processes that outlive it are terminated).
+  own deadline; Lava worker processes that outlive it are terminated). The same happens on Ctrl-C,
+  SIGTERM or SIGHUP (:mod:`ttfs_deploy.signals`): the workers ignore Ctrl-C themselves, are
+  terminated by the host, and are killed by the kernel if the host dies first. The default deadline
+  is bounded in absolute terms (:func:`default_timeout`); ``--timeout`` sets it.
 
 Lava is imported lazily: this module imports without it and raises :class:`BackendUnavailable` on
 use. Importing Lava switches ``multiprocessing`` to the ``fork`` start method for the process.
@@ -54,7 +57,9 @@ from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.compiler.mapping import check_target
 from ttfs_deploy.errors import TtfsError
 from ttfs_deploy.ir import NetworkIR
+from ttfs_deploy.limits import DEFAULT_TIMEOUT_CAP_S
 from ttfs_deploy.semantics import RunResult, check_times, classify, early_stop_view
+from ttfs_deploy.signals import worker_children
 
 __all__ = ["BackendUnavailable", "LavaRunError", "available", "simulate", "run", "default_timeout"]
 
@@ -123,8 +128,9 @@ def available() -> bool:
 
 
 def default_timeout(n_samples: int, T: int) -> float:
-    """A generous wall-clock limit: 60 s of start-up plus 20 ms per simulated step (~1 ms measured)."""
-    return 60.0 + 0.02 * n_samples * T
+    """A generous wall-clock limit: 60 s of start-up plus 20 ms per simulated step (~1 ms measured),
+    never more than :data:`~ttfs_deploy.limits.DEFAULT_TIMEOUT_CAP_S` (``--timeout`` sets another)."""
+    return min(60.0 + 0.02 * n_samples * T, DEFAULT_TIMEOUT_CAP_S)
 
 
 @dataclass
@@ -316,10 +322,11 @@ def simulate(
     deadline = time.monotonic() + limit
     source = graph.source
     graceful = True
-    try:
-        source.run(condition=lava["RunContinuous"](), run_cfg=graph.run_cfg)
-        recorded = _collect(graph, n, deadline, lambda: _actors(source))
-    except LavaRunError:
+    try:  # workers ignore Ctrl-C and die with this process; on any failure or signal they are terminated
+        with worker_children():
+            source.run(condition=lava["RunContinuous"](), run_cfg=graph.run_cfg)
+            recorded = _collect(graph, n, deadline, lambda: _actors(source))
+    except BaseException:  # LavaRunError, or Ctrl-C / SIGTERM (ttfs_deploy.signals.Terminated)
         graceful = False
         raise
     finally:

@@ -7,6 +7,7 @@ status 2; nothing is half-written.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 
 from ttfs_deploy.cli.common import Parser
@@ -20,14 +21,43 @@ def build_parser() -> argparse.ArgumentParser:
     from ttfs_deploy.cli import demo_cmd, deploy_cmds, measure_cmds, train_cmds
 
     parser = Parser(prog="ttfs-deploy", description="Train time-to-first-spike networks and deploy them.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
     for module in (train_cmds, deploy_cmds, measure_cmds, demo_cmd):
         module.add_parsers(sub)
     return parser
 
 
+def _version() -> str:
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version("ttfs-deploy")
+    except importlib.metadata.PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``ttfs-deploy`` console script; returns the exit status."""
+    """Entry point of the ``ttfs-deploy`` console script; returns the exit status.
+
+    Ctrl-C, SIGTERM and SIGHUP at any point (start-up included) end the command through its clean-up
+    with one line and status 128 + signal (:mod:`ttfs_deploy.signals`).
+    """
+    from ttfs_deploy.signals import Terminated, exit_status, terminable
+
+    try:
+        with terminable():
+            return _main(argv)
+    except KeyboardInterrupt as interrupt:
+        if isinstance(interrupt, Terminated):
+            name = signal.Signals(interrupt.signum).name
+            sys.stderr.write(f"ttfs-deploy: terminated by {name}; stopped cleanly, nothing half-written\n")
+        else:
+            sys.stderr.write("ttfs-deploy: interrupted\n")
+        return exit_status(interrupt)
+
+
+def _main(argv: list[str] | None) -> int:
     from ttfs_deploy.reproducible import pin_cpu_kernels
 
     pin_cpu_kernels()  # before any tensor operation: a seeded run gives the same bits on any CPU
@@ -42,9 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     except LavaRunError as err:  # the simulator failed or hung: not the user's input, but no traceback either
         sys.stderr.write(f"ttfs-deploy: Lava run failed: {err}\n")
         return 1
-    except KeyboardInterrupt:
-        sys.stderr.write("ttfs-deploy: interrupted\n")
-        return 130
     except BrokenPipeError:  # `ttfs-deploy ... | head`: the reader left; say nothing more
         _silence_stdout()
         return 141

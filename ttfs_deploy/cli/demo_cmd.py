@@ -3,27 +3,25 @@
 from __future__ import annotations
 
 import argparse
-import json
-import pathlib
 
-from ttfs_deploy.cli.common import limit
+from ttfs_deploy.cli.common import POSITIVE, check_output_folder, limit, print_json
 from ttfs_deploy.errors import UsageError
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from ttfs_deploy import data as data_mod
-    from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES
+    from ttfs_deploy.compiler.hardware import load_profile
     from ttfs_deploy.models import SHIPPED_DIR
     from ttfs_deploy.pipelines.demo import demo_model
 
     models = sorted(SHIPPED_DIR.glob("mnist-*.pt"))
     if not models:
         raise UsageError(f"no shipped models found in {SHIPPED_DIR}")
-    out_dir = pathlib.Path(args.out)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    load_profile(args.profile)  # every option and the output folder are checked before anything is made
+    out_dir = check_output_folder(args.out)
     val = limit(data_mod.load("mnist-5k:val"), args.limit)
     lava_set = limit(val, min(args.lava_limit, len(val.labels)))
-    calibration = data_mod.load(CALIBRATION_DATA).head(CALIBRATION_SAMPLES)
+    out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
 
     def log(message: str) -> None:
@@ -31,9 +29,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             print(message, flush=True)
 
     for path in models:
-        rows.append(demo_model(path, args.profile, val, lava_set, calibration, out_dir, log, not args.json))
+        rows.append(demo_model(path, args.profile, val, lava_set, out_dir, log, not args.json))
     if args.json:
-        print(json.dumps(rows))
+        print_json(rows)
         return 0 if all(r["loihi_sim_equals_golden"] for r in rows) else 1
     print(f"\nshipped TTFS models (784-400-10, T = 256) on {val.name}: {len(val.labels)} held-out real MNIST digits\n")
     print(
@@ -57,6 +55,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add this module's commands to the top-level parser."""
+    from ttfs_deploy.compiler.pipeline import DEFAULT_PROFILE
 
     p = sub.add_parser(
         "demo",
@@ -64,9 +63,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         description="For each shipped model: evaluate in PyTorch, compile for loihi-sim, run the "
         "integer network on the golden simulator and on Lava, check they agree, print.",
     )
-    p.add_argument("--profile", default="loihi2", help="hardware profile to compile for")
-    p.add_argument("--limit", type=int, help="only the first N of the 500 validation digits")
-    p.add_argument("--lava-limit", type=int, default=200, help="digits streamed through Lava per model")
-    p.add_argument("--out", default="out/demo", help="folder for the compiled artifacts")
+    p.add_argument("--profile", default=DEFAULT_PROFILE, help="hardware profile to compile for")
+    p.add_argument("--limit", type=POSITIVE, help="only the first N of the 500 validation digits (default: all)")
+    p.add_argument("--lava-limit", type=POSITIVE, default=200, help="digits streamed through Lava per model")
+    p.add_argument("--out", default="out/demo", help="folder for the compiled artifacts and reports")
     p.add_argument("--json", action="store_true", help="print one JSON list, a row per model")
     p.set_defaults(func=cmd_demo)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 
-from ttfs_deploy.cli.common import ON_THE_FLY, check_output, limit, run_args, run_model
+from ttfs_deploy.cli.common import ON_THE_FLY, POSITIVE, check_output, json_text, limit, run_args, run_model
 
 
 def _print_run(result: dict, model: str, dataset_name: str, target: str, profile: str | None = None) -> None:
@@ -26,13 +25,13 @@ def _print_run(result: dict, model: str, dataset_name: str, target: str, profile
 def cmd_run(args: argparse.Namespace) -> int:
     from ttfs_deploy.measure.trace import save_trace
 
-    trace = check_output(args.trace) if args.trace else None
+    trace = check_output(args.trace, inputs=[args.model]) if args.trace else None
     dataset, outcome = run_model(args)
     result = outcome.result.to_json() | {"early_stop": outcome.early_stop, "profile": outcome.profile}
     if trace is not None:
         save_trace(trace, outcome.trace())
     if args.json:
-        print(json.dumps(result))
+        print(json_text(result))
     else:
         _print_run(result, args.model, dataset.name, args.target, outcome.profile)
         if outcome.early_stop:
@@ -49,7 +48,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from ttfs_deploy.compiler.pipeline import compile_network, load_network
     from ttfs_deploy.ir import save_ir
 
-    out = check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name)
+    out = check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name, inputs=[args.model])
     from ttfs_deploy.models import resolve_model
 
     ir = load_network(resolve_model(args.model))
@@ -59,7 +58,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     save_ir(result.ir, out)
     summary = compile_summary(result, out, calibration, validation)
     if args.json:
-        print(json.dumps(summary))
+        print(json_text(summary))
     else:
         print_compile_summary(summary)
     return 0
@@ -164,7 +163,7 @@ def cmd_targets(args: argparse.Namespace) -> int:
             }
         )
     if args.json:
-        print(json.dumps({"targets": targets, "profiles": profiles}))
+        print(json_text({"targets": targets, "profiles": profiles}))
         return 0
     print("targets:")
     for t in targets:
@@ -210,13 +209,13 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         default=CALIBRATION_DATA,
         help="data that choose each layer's clipping level ('none': no clipping)",
     )
-    p.add_argument("--calibration-limit", type=int, default=CALIBRATION_SAMPLES, help="calibration samples used")
+    p.add_argument("--calibration-limit", type=POSITIVE, default=CALIBRATION_SAMPLES, help="calibration samples used")
     p.add_argument(
         "--data",
         default="mnist-5k:val",
         help="validation data on which the float → integer accuracy change is reported ('none' to skip)",
     )
-    p.add_argument("--limit", type=int, help="only the first N validation samples")
+    p.add_argument("--limit", type=POSITIVE, help="only the first N validation samples")
     p.add_argument("-o", "--output", help="artifact to write (default: MODEL name with .ttfs, here)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compile)

@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 import argparse
-import json
 import pathlib
 import sys
 
-from ttfs_deploy.cli.common import check_output, floats, limit
+from ttfs_deploy.cli.common import (
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    STEPS,
+    check_output,
+    float_in,
+    floats,
+    limit,
+    print_json,
+)
 from ttfs_deploy.errors import UsageError
 
 
@@ -22,7 +31,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         sizes = parse_arch(args.arch)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    out = check_output(args.output)
+    out = check_output(args.output, inputs=[args.init_from])
     train_set = limit(data_mod.load(args.data), args.limit)
     val_set = data_mod.load(args.val_data)
     for name, ds in (("--data", train_set), ("--val-data", val_set)):
@@ -75,8 +84,8 @@ def cmd_train(args: argparse.Namespace) -> int:
         initial, init_info = converted.weights, converted.summary()
         if not args.json:
             print(
-                f"ANN start: binary network {converted.ann_train_accuracy:.2%} on the first 1,000 training "
-                f"digits, converted to fire-once {converted.calibration_accuracy:.2%} (output quantile "
+                f"ANN start: binary network {converted.ann_train_accuracy:.2%} on the first "
+                f"{min(1000, len(train_set.labels)):,} training digits, converted to fire-once {converted.calibration_accuracy:.2%} (output quantile "
                 f"{converted.output_quantile:g})",
                 file=sys.stderr,
             )
@@ -114,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         train_info["ann_init"] = init_info
     save_checkpoint(out, model, cfg.zero_policy, train_set.shape, metrics, train_info)
     if args.json:
-        print(json.dumps({"output": str(out), **metrics}))
+        print_json({"output": str(out), **metrics})
     else:
         print(
             f"saved {out}: {val_set.name} accuracy {final['accuracy']:.2%} "
@@ -142,7 +151,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
         )
     result = train_ann(sizes, train_set, val_set, args.epochs, args.shift, args.seed, progress=not args.json)
     if args.json:
-        print(json.dumps(result))
+        print_json(result)
     else:
         print(
             f"ANN {args.arch} (ReLU, Adam, {args.epochs} epochs, shift {args.shift}): "
@@ -171,34 +180,36 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", default="mnist-5k:train", help=f"training data: {DATA_SPECS}")
     p.add_argument("--val-data", default="mnist-5k:val", help="validation data, evaluated after each epoch")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--seed", type=int, default=0, help="seeds the start, shuffling and shifts")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--epochs", type=POSITIVE, default=30, help="training epochs")
+    p.add_argument("--seed", type=SEED, default=0, help="seeds the start, shuffling and shifts")
+    p.add_argument("--batch-size", type=POSITIVE, default=32, help="samples per gradient step")
     p.add_argument("--lr", type=floats, default=(0.2,), help="learning rate, one or one per layer (comma-separated)")
     p.add_argument(
         "--lr-final",
-        type=float,
+        type=float_in(0.0, 1.0, "a fraction"),
         default=0.1,
         help="the learning rate decays linearly per epoch to this fraction of its start",
     )
     p.add_argument("--threshold", type=floats, default=(100.0,), help="firing threshold(s)")
-    p.add_argument("--decay", type=float, default=1e-6, help="weight decay per sample (S4NN: 1e-6)")
+    p.add_argument(
+        "--decay", type=float_in(0.0, 1.0, "a weight decay"), default=1e-6, help="weight decay per sample (S4NN: 1e-6)"
+    )
     p.add_argument("--norm", choices=["l1", "l2", "none"], default="l2", help="per-layer error normalisation")
     p.add_argument(
         "--gamma",
-        type=int,
+        type=POSITIVE,
         default=3,
         help="S4NN loss: outputs within this many steps of the earliest are pushed to it + gamma (S4NN: 3)",
     )
-    p.add_argument("--T", type=int, default=256, help="simulation steps")
+    p.add_argument("--T", type=STEPS, default=256, help="simulation steps")
     p.add_argument(
         "--zero-policy",
         choices=["silent", "last"],
         default="silent",
         help="black pixels: never spike (S4NN) or spike at step T-1",
     )
-    p.add_argument("--shift", type=int, default=2, help="augment with random shifts up to this many pixels")
-    p.add_argument("--limit", type=int, help="use only the first N training samples")
+    p.add_argument("--shift", type=NON_NEGATIVE, default=2, help="augment with random shifts up to this many pixels")
+    p.add_argument("--limit", type=POSITIVE, help="use only the first N training samples")
     p.add_argument(
         "--init",
         choices=["ann", "s4nn"],
@@ -206,7 +217,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="start from a converted binary-hidden network of the same shape (ann, default) or from "
         "S4NN's uniform random weights (s4nn)",
     )
-    p.add_argument("--ann-epochs", type=int, default=30, help="training epochs of that network (--init ann)")
+    p.add_argument("--ann-epochs", type=NON_NEGATIVE, default=30, help="training epochs of that network (--init ann)")
     p.add_argument("--init-from", help="start from this checkpoint's weights (fine-tuning); overrides --init")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON (no progress bar)")
@@ -217,11 +228,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         help="train the same-shape ReLU ANN as an accuracy reference",
         description="Train a ReLU MLP of the same shape (Adam, cross-entropy) and report accuracy.",
     )
-    p.add_argument("--arch", default="784-400-10")
-    p.add_argument("--data", default="mnist-5k:train")
-    p.add_argument("--val-data", default="mnist-5k:val")
-    p.add_argument("--epochs", type=int, default=30)
-    p.add_argument("--shift", type=int, default=0, help="augment with random shifts up to this many pixels")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--arch", default="784-400-10", help="layer sizes of the ReLU network, e.g. 784-400-10")
+    p.add_argument("--data", default="mnist-5k:train", help=f"training data: {DATA_SPECS}")
+    p.add_argument("--val-data", default="mnist-5k:val", help="data the accuracy is reported on")
+    p.add_argument("--epochs", type=POSITIVE, default=30, help="training epochs")
+    p.add_argument("--shift", type=NON_NEGATIVE, default=0, help="augment with random shifts up to this many pixels")
+    p.add_argument("--seed", type=SEED, default=0, help="seeds the initial weights, shuffling and shifts")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_baseline)

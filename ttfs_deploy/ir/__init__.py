@@ -21,10 +21,10 @@ every malformed file into one :class:`IRError` naming the path.
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -35,8 +35,9 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from ttfs_deploy.errors import TtfsError
-from ttfs_deploy.fileio import atomic_write
+from ttfs_deploy.errors import TtfsError, short
+from ttfs_deploy.fileio import atomic_write, read_npz
+from ttfs_deploy.limits import MAX_LAYER_SIZE, MAX_T
 
 __all__ = [
     "FORMAT",
@@ -56,6 +57,7 @@ VERSION = 1
 ZERO_POLICIES = ("silent", "last")  # same as ttfs_deploy.coding (kept here so ir.py stays dependency-free)
 _QUANT_KEYS = ("profile", "weight_bits", "membrane_bits", "weight_exponents")
 _MAX_METADATA_BYTES = 64 * 1024 * 1024
+_WEIGHT_NAME = re.compile(r"weight_[0-9]{1,3}")
 
 
 class IRError(TtfsError):
@@ -99,8 +101,10 @@ class InputLayer:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise IRError(f"layer name must be a non-empty string, got {self.name!r}")
-        if isinstance(self.size, bool) or not isinstance(self.size, Integral) or self.size < 1:
-            raise IRError(f"input layer {self.name!r}: size must be a positive integer, got {self.size!r}")
+        if isinstance(self.size, bool) or not isinstance(self.size, Integral) or not 1 <= self.size <= MAX_LAYER_SIZE:
+            raise IRError(
+                f"input layer {self.name!r}: size must be an integer in 1..{MAX_LAYER_SIZE}, got {short(self.size)}"
+            )
         object.__setattr__(self, "size", int(self.size))
 
 
@@ -199,10 +203,10 @@ class NetworkIR:
         for key, value in (("T", self.T), ("delay", self.delay)):
             if isinstance(value, bool) or not isinstance(value, Integral):
                 raise IRError(f"{key} must be an integer, got {value!r}")
-        if self.T < 2:
-            raise IRError(f"T must be at least 2 steps, got {self.T}")
-        if self.delay < 1:
-            raise IRError(f"delay must be at least 1 step per layer, got {self.delay}")
+        if not 2 <= self.T <= MAX_T:
+            raise IRError(f"T must be 2..{MAX_T} steps (ttfs_deploy.limits.MAX_T), got {short(self.T)}")
+        if not 1 <= self.delay <= 16:
+            raise IRError(f"delay must be 1..16 steps per layer, got {short(self.delay)}")
         if self.zero_policy not in ZERO_POLICIES:
             raise IRError(f"zero_policy must be one of {ZERO_POLICIES}, got {self.zero_policy!r}")
         try:
@@ -516,19 +520,11 @@ def load_ir(path: str | os.PathLike) -> NetworkIR:
     for a missing, truncated, foreign or otherwise malformed file.
     """
     path = Path(path)
+    # bounded: a regular file, members named, sized and typed by their headers before loading
+    arrays = read_npz(path, IRError, lambda name: name == "metadata" or _WEIGHT_NAME.fullmatch(name), "IR file")
     try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IRError(f"{path}: cannot read IR file ({exc.strerror or _one_line(exc)})") from None
-    try:
-        archive = np.load(io.BytesIO(data), allow_pickle=False)
-        if not isinstance(archive, np.lib.npyio.NpzFile):
-            raise IRError("not an npz archive")
-        with archive:
-            names = set(archive.files)
-            if "metadata" not in names:
-                raise IRError("no 'metadata' entry")
-            arrays = {name: archive[name] for name in names}
+        if "metadata" not in arrays:
+            raise IRError("no 'metadata' entry")
         for name, value in arrays.items():
             _expect(isinstance(value, np.ndarray), f"entry {name!r} is not an array")
         raw = arrays.pop("metadata")

@@ -11,19 +11,23 @@ Format::
       layers:                            # optional per-layer limits
         fc1: {max_spikes: 150}
 
-Unknown keys, non-numeric or negative limits, and accuracies outside 0..1 are errors (BudgetError).
+Unknown or duplicate keys, non-numeric, NaN, infinite or negative limits, and accuracies outside 0..1 are
+errors (BudgetError); the file is read by :mod:`ttfs_deploy.safe_yaml` (no aliases, bounded size and depth).
 """
 
 from __future__ import annotations
 
+import math
 import pathlib
 from dataclasses import dataclass
 
 import yaml
 
-from ttfs_deploy.errors import TtfsError
+from ttfs_deploy.errors import TtfsError, short
+from ttfs_deploy.fileio import atomic_write
+from ttfs_deploy.safe_yaml import load_yaml, number
 
-__all__ = ["BudgetError", "Check", "load_budget", "check_budget", "LIMITS"]
+__all__ = ["BudgetError", "Check", "load_budget", "check_budget", "budget_from_run", "write_budget", "LIMITS"]
 
 # key -> (what it limits, "max" or "min")
 LIMITS = {
@@ -57,22 +61,13 @@ class Check:
 
 
 def _number(value, where: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise BudgetError(f"{where}: expected a number, got {value!r}")
-    if value < 0:
-        raise BudgetError(f"{where}: limits must not be negative, got {value}")
-    return float(value)
+    return number(value, where, BudgetError, 0.0, 1e15)
 
 
 def load_budget(path: str | pathlib.Path) -> dict:
     """Parse and validate a budget file; returns ``{"limits": {...}, "layers": {name: {...}}}``."""
     path = pathlib.Path(path)
-    if not path.is_file():
-        raise BudgetError(f"{path}: no such budget file")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except (yaml.YAMLError, UnicodeDecodeError) as err:
-        raise BudgetError(f"{path}: not valid YAML ({type(err).__name__})") from None
+    data = load_yaml(path, BudgetError, "budget file")  # strict: no aliases, duplicates, NaN; bounded
     if not isinstance(data, dict) or set(data) != {"budget"} or not isinstance(data["budget"], dict):
         raise BudgetError(f"{path}: expected a single top-level 'budget:' mapping")
     limits, layers = {}, {}
@@ -82,11 +77,11 @@ def load_budget(path: str | pathlib.Path) -> dict:
                 raise BudgetError(f"{path}: budget.layers must map layer names to limits")
             for layer, items in value.items():
                 if not isinstance(items, dict) or not items:
-                    raise BudgetError(f"{path}: budget.layers.{layer} must map limit names to numbers")
+                    raise BudgetError(f"{path}: budget.layers.{short(layer)} must map limit names to numbers")
                 for name, limit in items.items():
                     if name not in LAYER_LIMITS:
                         raise BudgetError(
-                            f"{path}: unknown limit budget.layers.{layer}.{name}; known: {', '.join(LAYER_LIMITS)}"
+                            f"{path}: unknown limit budget.layers.{short(layer)}.{short(name)}; known: {', '.join(LAYER_LIMITS)}"
                         )
                     layers.setdefault(str(layer), {})[name] = _number(limit, f"{path}: budget.layers.{layer}.{name}")
         elif key in LIMITS:
@@ -94,7 +89,7 @@ def load_budget(path: str | pathlib.Path) -> dict:
             if key == "min_accuracy" and limits[key] > 1:
                 raise BudgetError(f"{path}: budget.min_accuracy is a fraction in 0..1, got {value}")
         else:
-            raise BudgetError(f"{path}: unknown key budget.{key}; known: {', '.join([*LIMITS, 'layers'])}")
+            raise BudgetError(f"{path}: unknown key budget.{short(key)}; known: {', '.join([*LIMITS, 'layers'])}")
     if not limits and not layers:
         raise BudgetError(f"{path}: the budget sets no limits")
     return {"limits": limits, "layers": layers}
@@ -117,3 +112,33 @@ def check_budget(budget: dict, run: dict, profile: dict) -> list[Check]:
         for name, limit in items.items():
             checks.append(Check(f"{layer}.{name}", limit, by_name[layer]["spikes"], LAYER_LIMITS[name][1]))
     return checks
+
+
+def budget_from_run(run: dict, profile: dict, margin: float) -> dict:
+    """A budget a run meets with ``margin`` to spare (0.1 = 10 %): every max limit is the measured
+    mean x (1 + margin), ``min_accuracy`` the measured accuracy x (1 - margin), and each fire-once
+    layer gets ``max_spikes``. Values are rounded away from the measurement (up for max, down for min).
+    """
+    if not 0 <= margin < 1:
+        raise BudgetError(f"margin must be in 0..100 %, got {margin:.0%}")
+
+    def up(value: float, digits: int) -> float:
+        return math.ceil(value * (1 + margin) * 10**digits) / 10**digits
+
+    measured = {
+        "max_spikes_per_inference": (run["mean_spikes_total"], 1),
+        "max_spikes_until_decision": (run["mean_spikes_until_decision"], 1),
+        "max_decision_steps": (run["mean_decision_step"], 1),
+        "max_energy_nj": (profile["energy_total_nj"], 0),
+    }
+    limits = {key: up(value, digits) for key, (value, digits) in measured.items() if value is not None}
+    limits = {key: int(v) if v == int(v) else v for key, v in limits.items()}
+    limits["min_accuracy"] = math.floor(run["accuracy"] * (1 - margin) * 1000) / 1000
+    layers = {layer["name"]: {"max_spikes": up(layer["spikes"], 1)} for layer in profile["layers"][1:]}
+    return {"budget": {**limits, "layers": layers}}
+
+
+def write_budget(path: str | pathlib.Path, budget: dict, comments: list[str]) -> None:
+    """Write a budget file (``# `` comment lines first), atomically; it loads with :func:`load_budget`."""
+    text = "".join(f"# {line}\n" for line in comments) + yaml.safe_dump(budget, sort_keys=False)
+    atomic_write(path, lambda stream: stream.write(text.encode()))

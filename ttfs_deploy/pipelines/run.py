@@ -8,6 +8,7 @@ directly across targets and feed :func:`ttfs_deploy.semantics.readout.classify`.
 from __future__ import annotations
 
 import pathlib
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -58,17 +59,27 @@ def prepare_network(
 
 
 def simulate(
-    target: str, ir: NetworkIR, t_in: np.ndarray, early_stop: bool, progress: bool = False
+    target: str,
+    ir: NetworkIR,
+    t_in: np.ndarray,
+    early_stop: bool,
+    progress: bool = False,
+    timeout_s: float | None = None,
 ) -> list[np.ndarray]:
-    """Spike times of every layer (input first) on a simulated or hardware target."""
+    """Spike times of every layer (input first) on a simulated or hardware target.
+
+    ``timeout_s``: wall-clock limit of the whole run (all chunks); None: the backend's default per chunk.
+    """
     backend = backends.backend(target)
     if target == "golden":
         return backend.simulate(ir, t_in, early_stop=early_stop)
     chunks = []
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
     for start in tqdm(
         range(0, len(t_in), LAVA_CHUNK), desc=target, unit="chunk", disable=not progress or len(t_in) <= LAVA_CHUNK
     ):
-        chunks.append(backend.simulate(ir, t_in[start : start + LAVA_CHUNK], early_stop=early_stop))
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        chunks.append(backend.simulate(ir, t_in[start : start + LAVA_CHUNK], early_stop=early_stop, timeout_s=left))
     return [np.concatenate(layer) for layer in zip(*chunks)]
 
 
@@ -81,6 +92,7 @@ def run_target(
     progress: bool = False,
     calibration: str | None = CALIBRATION_DATA,
     calibration_samples: int | None = CALIBRATION_SAMPLES,
+    timeout_s: float | None = None,
 ) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
 
@@ -107,7 +119,7 @@ def run_target(
     _check_inputs(dataset, ir.sizes)
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
     stop = (target != "golden") if early_stop is None else early_stop
-    times = simulate(target, ir, t_in, stop, progress)
+    times = simulate(target, ir, t_in, stop, progress, timeout_s)
     return Outcome(classify(times, dataset.labels, ir.T, target), times, ir, stop, note, profile)
 
 

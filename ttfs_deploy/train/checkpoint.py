@@ -14,13 +14,16 @@ from __future__ import annotations
 
 import os
 import pathlib
+import zipfile
 from dataclasses import dataclass
 
 import torch
 
 from ttfs_deploy.coding import ZERO_POLICIES
-from ttfs_deploy.errors import TtfsError
-from ttfs_deploy.fileio import atomic_write
+from ttfs_deploy.errors import TtfsError, short
+from ttfs_deploy.fileio import atomic_write, regular_file
+from ttfs_deploy.limits import MAX_CHECKPOINT_BYTES, MAX_LAYER_SIZE, MAX_LAYERS, MAX_T, MAX_THRESHOLD, MAX_WEIGHTS
+from ttfs_deploy.train.fire_once import NORMS
 from ttfs_deploy.train.model import TTFSClassifier
 
 __all__ = ["FORMAT", "VERSION", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint"]
@@ -73,13 +76,26 @@ def _require(condition: bool, path: pathlib.Path, what: str) -> None:
         raise CheckpointError(f"{path}: not a valid ttfs-deploy checkpoint ({what})")
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Load and validate a checkpoint; raises :class:`CheckpointError` with one clear line."""
-    path = pathlib.Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such file")
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _threshold_ok(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_THRESHOLD
+
+
+def _read_payload(path: pathlib.Path) -> dict:
+    """``torch.load(weights_only=True)`` of a regular, size-capped zip file whose members are declared sane."""
+    regular_file(path, MAX_CHECKPOINT_BYTES, CheckpointError, "checkpoint")
     try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
+        with zipfile.ZipFile(path) as archive:  # torch.save's format; members checked before torch reads them
+            declared = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        raise CheckpointError(f"{path}: cannot load checkpoint: file is truncated or not a PyTorch file") from None
+    if declared > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(f"{path}: checkpoint members claim {declared} bytes (limit {MAX_CHECKPOINT_BYTES})")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for truncated, foreign or hostile files
         reason = (
             "it contains code or objects that are not plain data"
@@ -87,40 +103,82 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
             else "file is truncated or not a PyTorch file"
         )
         raise CheckpointError(f"{path}: cannot load checkpoint: {reason}") from None
-    _require(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
-    _require(payload.get("version") == VERSION, path, f"unsupported version {payload.get('version')!r}")
-    arch, coding, state = payload.get("arch"), payload.get("coding"), payload.get("state_dict")
-    _require(
-        isinstance(arch, list) and len(arch) >= 2 and all(isinstance(n, int) and n > 0 for n in arch), path, "bad arch"
-    )
-    _require(
-        isinstance(coding, dict)
-        and isinstance(coding.get("T"), int)
-        and coding["T"] >= 2
-        and coding.get("zero_policy") in ZERO_POLICIES,
-        path,
-        "bad coding parameters",
-    )
-    thresholds = payload.get("thresholds")
-    _require(isinstance(thresholds, list) and len(thresholds) == len(arch) - 1, path, "bad thresholds")
+
+
+def _weights(state, arch: list[int], path: pathlib.Path) -> list[torch.Tensor]:
     _require(isinstance(state, dict), path, "no state_dict")
-    model = TTFSClassifier(arch, thresholds=thresholds, T=coding["T"], norm=payload.get("norm", "l2"))
+    weights = []
     for i, (n_in, n_out) in enumerate(zip(arch[:-1], arch[1:])):
         weight = state.get(f"weights.{i}")
         _require(
-            isinstance(weight, torch.Tensor) and tuple(weight.shape) == (n_out, n_in),
+            isinstance(weight, torch.Tensor)
+            and weight.layout == torch.strided
+            and tuple(weight.shape) == (n_out, n_in),
             path,
-            f"weights.{i} should be a {n_out}x{n_in} tensor",
+            f"weights.{i} should be a dense {n_out}x{n_in} tensor",
         )
-        _require(bool(torch.isfinite(weight).all()), path, f"weights.{i} holds NaN or infinite values")
-        with torch.no_grad():
-            model.weights[i].copy_(weight)
-    shape = coding.get("image_shape") or [arch[0], 1]
+        _require(weight.is_floating_point(), path, f"weights.{i} holds {weight.dtype} values, not real numbers")
+        weight = weight.detach()
+        finite = bool(torch.isfinite(weight).all()) and float(weight.abs().max()) <= torch.finfo(torch.float32).max
+        _require(finite, path, f"weights.{i} holds NaN, infinite or float32-overflowing values")
+        weights.append(weight.to(torch.float32))
+    return weights
+
+
+def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
+    """Load and validate a checkpoint; raises :class:`CheckpointError` with one clear line.
+
+    Every field is checked (types, finiteness, ranges against :mod:`ttfs_deploy.limits`, tensor
+    shapes against ``arch``) before the model is allocated.
+    """
+    path = pathlib.Path(path)
+    payload = _read_payload(path)
+    _require(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
+    _require(payload.get("version") == VERSION, path, f"unsupported version {short(payload.get('version'))}")
+    arch, coding = payload.get("arch"), payload.get("coding")
+    _require(
+        isinstance(arch, list)
+        and 2 <= len(arch) <= MAX_LAYERS
+        and all(_is_int(n) and 0 < n <= MAX_LAYER_SIZE for n in arch),
+        path,
+        f"bad arch {short(arch)}: 2..{MAX_LAYERS} layers of 1..{MAX_LAYER_SIZE} neurons",
+    )
+    _require(sum(a * b for a, b in zip(arch[:-1], arch[1:])) <= MAX_WEIGHTS, path, "arch has too many weights")
+    _require(
+        isinstance(coding, dict)
+        and _is_int(coding.get("T"))
+        and 2 <= coding["T"] <= MAX_T
+        and coding.get("zero_policy") in ZERO_POLICIES,
+        path,
+        f"bad coding parameters (T must be an integer in 2..{MAX_T})",
+    )
+    thresholds = payload.get("thresholds")
+    _require(
+        isinstance(thresholds, list) and len(thresholds) == len(arch) - 1 and all(map(_threshold_ok, thresholds)),
+        path,
+        f"bad thresholds {short(thresholds)}: one number in 0..{MAX_THRESHOLD:g} per layer",
+    )
+    norm = payload.get("norm", "l2")
+    _require(isinstance(norm, str) and norm in NORMS, path, f"bad norm {short(norm)}; one of {', '.join(NORMS)}")
+    shape = coding.get("image_shape", [arch[0], 1])
+    _require(
+        isinstance(shape, (list, tuple)) and len(shape) == 2 and all(_is_int(v) and v > 0 for v in shape),
+        path,
+        f"bad image_shape {short(shape)}: two positive integers",
+    )
+    _require(shape[0] * shape[1] == arch[0], path, f"image_shape {short(shape)} does not give the {arch[0]} inputs")
+    metrics, train = payload.get("metrics", {}), payload.get("train", {})
+    _require(isinstance(metrics, dict) and isinstance(train, dict), path, "metrics and train must be mappings")
+    weights = _weights(payload.get("state_dict"), arch, path)
+    model = TTFSClassifier(arch, thresholds=[float(t) for t in thresholds], T=coding["T"], norm=norm)
+    with torch.no_grad():
+        for target, weight in zip(model.weights, weights):
+            target.copy_(weight)
     return Checkpoint(
         model=model,
         T=coding["T"],
         zero_policy=coding["zero_policy"],
-        image_shape=(int(shape[0]), int(shape[1])),
-        metrics=payload.get("metrics", {}),
-        train=payload.get("train", {}),
+        image_shape=(shape[0], shape[1]),
+        metrics=metrics,
+        train=train,
     )
