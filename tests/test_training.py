@@ -6,7 +6,8 @@ import torch
 
 from ttfs_deploy.data import Dataset, load
 from ttfs_deploy.train import reference as ref
-from ttfs_deploy.train.loop import TrainConfig, evaluate, shift_images, train, train_step
+from ttfs_deploy.train.epochs import shift_images
+from ttfs_deploy.train.loop import TrainConfig, evaluate, train, train_step
 from ttfs_deploy.train.model import TTFSClassifier
 
 

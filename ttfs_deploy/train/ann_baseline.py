@@ -8,13 +8,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import torch
 from torch import nn
-from tqdm import tqdm
 
-from ttfs_deploy.reproducible import one_thread
-from ttfs_deploy.train.loop import shift_images
+from ttfs_deploy.train.epochs import fit_cross_entropy, pixels
 
 if TYPE_CHECKING:
     from ttfs_deploy.data import Dataset
@@ -34,32 +31,30 @@ def fit_mlp(
 ) -> nn.Sequential:
     """Train a ReLU MLP on pixels scaled to [0, 1] with Adam and cross-entropy (deterministic with ``seed``)."""
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     layers: list[nn.Module] = []
     for n_in, n_out in zip(sizes[:-1], sizes[1:]):
         layers += [nn.Linear(n_in, n_out), nn.ReLU()]
     model = nn.Sequential(*layers[:-1])
-    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
-    generator = torch.Generator().manual_seed(seed)
-    labels = torch.from_numpy(train_set.labels).long()
-    with one_thread():
-        for _ in tqdm(range(epochs), desc="ANN baseline", unit="epoch", disable=not progress):
-            images = train_set.images
-            if shift:
-                images = shift_images(images, train_set.shape, rng.integers(-shift, shift + 1, (len(images), 2)))
-            x_all = torch.from_numpy(images).float() / 255
-            for idx in torch.randperm(len(x_all), generator=generator).split(batch_size):
-                loss = nn.functional.cross_entropy(model(x_all[idx]), labels[idx])
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
+    fit_cross_entropy(
+        list(model.parameters()),
+        model,
+        train_set,
+        epochs=epochs,
+        shift=shift,
+        seed=seed,
+        lr=lr,
+        batch_size=batch_size,
+        generator=torch.Generator().manual_seed(seed),
+        desc="ANN baseline",
+        progress=progress,
+    )
     return model
 
 
 def ann_accuracy(model: nn.Sequential, data: Dataset) -> float:
     """Fraction of ``data`` the MLP classifies correctly (argmax of the output)."""
     with torch.no_grad():
-        predictions = model(torch.from_numpy(data.images).float() / 255).argmax(dim=1).numpy()
+        predictions = model(pixels(data.images)).argmax(dim=1).numpy()
     return float((predictions == data.labels).mean())
 
 

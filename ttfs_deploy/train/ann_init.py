@@ -23,13 +23,11 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from ttfs_deploy.coding import encode_ttfs
-from ttfs_deploy.reproducible import one_thread
 from ttfs_deploy.semantics.readout import classify
+from ttfs_deploy.train.epochs import fit_cross_entropy, pixels
 from ttfs_deploy.train.fire_once import fire_once_times
-from ttfs_deploy.train.loop import shift_images
 
 if TYPE_CHECKING:
     from ttfs_deploy.data import Dataset
@@ -60,10 +58,6 @@ class _Step(torch.autograd.Function):
         (u,) = ctx.saved_tensors
         s = torch.sigmoid(_SURROGATE_SLOPE * u)
         return grad * _SURROGATE_SLOPE * s * (1 - s)
-
-
-def _pixels(images: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(images).float() / 255
 
 
 def binary_mlp_logits(weights: list[torch.Tensor], x: torch.Tensor) -> torch.Tensor:
@@ -107,24 +101,24 @@ def fit_binary_mlp(
     ``2 / sqrt(fan_in)`` for the output layer. Deterministic for a given ``seed``.
     """
     torch.manual_seed(seed)
-    rng = np.random.default_rng(seed)
     weights = []
     for k, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         spread = (2.0 if k == len(sizes) - 2 else 1.4) / n_in**0.5
         weights.append(torch.nn.Parameter(torch.randn(n_out, n_in) * spread))
-    optimiser = torch.optim.Adam(weights, lr=lr)
-    labels = torch.from_numpy(train_set.labels).long()
-    with one_thread():  # bit-for-bit repeatable (see ttfs_deploy.reproducible)
-        for _ in tqdm(range(epochs), desc="binary ANN", unit="epoch", disable=not progress):
-            images = train_set.images
-            if shift:
-                images = shift_images(images, train_set.shape, rng.integers(-shift, shift + 1, (len(images), 2)))
-            x_all = _pixels(images)
-            for idx in torch.randperm(len(x_all)).split(batch_size):
-                loss = torch.nn.functional.cross_entropy(binary_mlp_logits(weights, x_all[idx]), labels[idx])
-                optimiser.zero_grad()
-                loss.backward()
-                optimiser.step()
+    # shuffled with torch's global generator, seeded above (the shipped models' start depends on it)
+    fit_cross_entropy(
+        weights,
+        lambda x: binary_mlp_logits(weights, x),
+        train_set,
+        epochs=epochs,
+        shift=shift,
+        seed=seed,
+        lr=lr,
+        batch_size=batch_size,
+        generator=None,
+        desc="binary ANN",
+        progress=progress,
+    )
     return [w.detach() for w in weights]
 
 
@@ -163,7 +157,7 @@ def _spike_times(
 
 def _output_drive(times: list[torch.Tensor], images: np.ndarray, T: int) -> torch.Tensor:
     """What the output layer sees: the last hidden layer's 0/1 spikes (pixel intensities without hidden layers)."""
-    return (times[-1] < T).double() if len(times) > 1 else _pixels(images).double()
+    return (times[-1] < T).double() if len(times) > 1 else pixels(images).double()
 
 
 def _scale_output(weight: torch.Tensor, threshold: float, drive: torch.Tensor, quantile: float) -> torch.Tensor:
@@ -203,7 +197,7 @@ def ann_initial_weights(
         if best is None or accuracy > best.calibration_accuracy:  # ties keep the earlier grid point
             best = AnnInit(hidden + [output], 0.0, quantile, accuracy)
     with torch.no_grad():
-        predictions = binary_mlp_logits(ann_weights, _pixels(subset.images)).argmax(dim=1).numpy()
+        predictions = binary_mlp_logits(ann_weights, pixels(subset.images)).argmax(dim=1).numpy()
     return AnnInit(
         best.weights, float((predictions == subset.labels).mean()), best.output_quantile, best.calibration_accuracy
     )

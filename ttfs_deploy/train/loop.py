@@ -19,13 +19,14 @@ from tqdm import tqdm
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.reproducible import one_thread
 from ttfs_deploy.semantics.readout import RunResult, classify
+from ttfs_deploy.train.epochs import batch_indices, epoch_images
 from ttfs_deploy.train.losses import temporal_loss
 from ttfs_deploy.train.model import TTFSClassifier
 
 if TYPE_CHECKING:
     from ttfs_deploy.data import Dataset
 
-__all__ = ["TrainConfig", "EpochLog", "train", "train_step", "run_epoch", "evaluate", "shift_images", "config_dict"]
+__all__ = ["TrainConfig", "EpochLog", "train", "train_step", "run_epoch", "evaluate", "config_dict"]
 
 
 @dataclass(frozen=True)
@@ -68,26 +69,11 @@ class EpochLog:
     reinitialised: int
 
 
-def shift_images(images: np.ndarray, shape: tuple[int, int], shifts: np.ndarray) -> np.ndarray:
-    """Shift each flattened image by integer ``shifts[k] = (dy, dx)`` pixels, filling with black."""
-    n, (h, w) = len(images), shape
-    s = int(np.abs(shifts).max()) if len(shifts) else 0
-    padded = np.pad(images.reshape(n, h, w), ((0, 0), (s, s), (s, s)))
-    rows = (s - shifts[:, 0])[:, None, None] + np.arange(h)[None, :, None]
-    cols = (s - shifts[:, 1])[:, None, None] + np.arange(w)[None, None, :]
-    return padded[np.arange(n)[:, None, None], rows, cols].reshape(n, h * w)
-
-
 def evaluate(model: TTFSClassifier, data: Dataset, zero_policy: str, target: str = "float") -> RunResult:
     """Run the float model on ``data`` and classify by first output spike (see :mod:`ttfs_deploy.semantics.readout`)."""
     t_in = torch.from_numpy(encode_ttfs(data.images, model.T, zero_policy))
     times = model.spike_times(t_in)
     return classify([t.numpy() for t in times], data.labels, model.T, target)
-
-
-def _batches(n: int, batch_size: int, generator: torch.Generator):
-    order = torch.randperm(n, generator=generator).numpy()
-    return [order[i : i + batch_size] for i in range(0, n, batch_size)]
 
 
 def train_step(
@@ -134,7 +120,7 @@ def run_epoch(
     """
     fired = [torch.zeros(n, dtype=torch.long) for n in cfg.arch[1:-1]]
     total_loss = 0.0
-    for idx in _batches(len(t_all), cfg.batch_size, generator):
+    for idx in batch_indices(len(t_all), cfg.batch_size, generator):
         times, loss = train_step(model, t_all[idx], labels[idx], cfg, lrs, adam)
         for count, hidden in zip(fired, times[1:-1]):
             count += (hidden < cfg.T).sum(dim=0).long()
@@ -174,10 +160,7 @@ def train(
         for epoch in bar:
             frac = epoch / max(cfg.epochs - 1, 1)
             lrs = [lr * (1 - frac * (1 - cfg.lr_final_fraction)) for lr in cfg.lr]
-            images = train_set.images
-            if cfg.shift:
-                shifts = rng.integers(-cfg.shift, cfg.shift + 1, size=(len(images), 2))
-                images = shift_images(images, train_set.shape, shifts)
+            images = epoch_images(train_set, cfg.shift, rng)
             t_all = torch.from_numpy(encode_ttfs(images, cfg.T, cfg.zero_policy))
             labels_all = torch.from_numpy(train_set.labels)
             fired, total_loss = run_epoch(model, t_all, labels_all, cfg, lrs, generator, adam)
