@@ -9,29 +9,16 @@ import torch
 from .helpers import cli
 
 
+# a small, quick training run on sklearn's 8x8 digits; the output path follows
+TRAIN_DIGITS = (
+    "train --arch 64-40-10 --data digits:train --val-data digits:test --epochs 3 --seed 1 --lr 0.5 --shift 0 -o".split()
+)
+
+
 @pytest.fixture(scope="module")
 def digits_model(tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "digits.pt"
-    proc = cli(
-        "train",
-        "--arch",
-        "64-40-10",
-        "--data",
-        "digits:train",
-        "--val-data",
-        "digits:test",
-        "--epochs",
-        "3",
-        "--seed",
-        "1",
-        "--lr",
-        "0.5",
-        "--shift",
-        "0",
-        "-o",
-        out,
-        "--json",
-    )
+    proc = cli(*TRAIN_DIGITS, out, "--json")
     assert proc.returncode == 0, proc.stderr
     return out, json.loads(proc.stdout)
 
@@ -67,27 +54,7 @@ OTHER_MACHINES = [
 def test_training_repeats_bit_for_bit(digits_model, tmp_path, machine):
     path, summary = digits_model
     again = tmp_path / "again.pt"
-    proc = cli(
-        "train",
-        "--arch",
-        "64-40-10",
-        "--data",
-        "digits:train",
-        "--val-data",
-        "digits:test",
-        "--epochs",
-        "3",
-        "--seed",
-        "1",
-        "--lr",
-        "0.5",
-        "--shift",
-        "0",
-        "-o",
-        again,
-        "--json",
-        env=machine,
-    )
+    proc = cli(*TRAIN_DIGITS, again, "--json", env=machine)
     assert proc.returncode == 0, proc.stderr
     a, b = torch.load(path, weights_only=True), torch.load(again, weights_only=True)
     for key in a["state_dict"]:
