@@ -103,6 +103,8 @@ def parse_idx(data: bytes) -> np.ndarray:
     if data[2] != 0x08:
         raise DataError(f"unsupported IDX type byte 0x{data[2]:02x} (only 0x08 = uint8 is supported)")
     ndim = data[3]
+    if not 1 <= ndim <= 8:
+        raise DataError(f"IDX file has {ndim} dimensions; images have 3 and labels 1")
     header = 4 + 4 * ndim
     if len(data) < header:
         raise DataError(f"IDX header too short ({len(data)} bytes, {ndim} dimensions need {header})")
@@ -120,7 +122,13 @@ def parse_idx(data: bytes) -> np.ndarray:
 
 def _idx_size(header: bytes, where: Path) -> int:
     """The whole file size an IDX header declares (header + values); refuses absurd claims."""
-    if len(header) >= 4 and header[:2] == b"\0\0" and header[2] == 0x08 and len(header) >= 4 + 4 * header[3]:
+    if (
+        len(header) >= 4
+        and header[:2] == b"\0\0"
+        and header[2] == 0x08
+        and 1 <= header[3] <= 8
+        and len(header) >= 4 + 4 * header[3]
+    ):
         ndim = header[3]
         dims = tuple(int(d) for d in np.frombuffer(header, dtype=">u4", count=ndim, offset=4))
         total = math.prod(dims)

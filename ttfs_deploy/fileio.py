@@ -208,13 +208,13 @@ def check_output_file(path: str | os.PathLike, error: type[TtfsError], inputs=()
     """Refuse an output path that cannot be written, before any work: its folder missing, not a
     folder or not writable; the name too long; a directory in the way; or one of ``inputs``."""
     out = pathlib.Path(path)
+    _check_name(out, error)
     if out.is_dir():
         raise error(f"output {out} is a directory; give a file name such as {out / 'output'}")
     for source in inputs:
         if source is not None and _same_file(out, source):
             raise error(f"output {out} is also an input; write to another file")
     _check_folder(out.parent, error)
-    _check_name(out, error)
     return out
 
 
@@ -222,9 +222,9 @@ def check_output_dir(path: str | os.PathLike, error: type[TtfsError], names=()) 
     """Refuse a report folder that cannot receive ``names``: a file, under a file, unwritable, or
     holding a non-file where one of ``names`` goes. Creates nothing."""
     out = pathlib.Path(path)
+    _check_name(out, error)
     if out.exists() and not out.is_dir():
         raise error(f"output folder {out} is an existing file")
-    _check_name(out, error)
     if out.is_dir():
         for name in names:
             target = out / name
