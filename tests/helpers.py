@@ -51,7 +51,7 @@ def stepwise(net: NetworkIR, t_in: np.ndarray) -> list[np.ndarray]:
             for s in range(T):
                 step = layer.weight[:, prev[n] == s].sum(axis=1)
                 if net.is_quantized:
-                    e, bits = net.quant["weight_exponents"][k], net.quant["membrane_bits"]
+                    e, bits = net.quant.weight_exponents[k], net.quant.membrane_bits
                     step = step.astype(np.int64)
                     step = step << e if e >= 0 else step >> -e
                     v = np.clip(v + step, -(2 ** (bits - 1)), 2 ** (bits - 1) - 1)

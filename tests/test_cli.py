@@ -8,7 +8,6 @@ import torch
 
 from .helpers import cli
 
-
 # a small, quick training run on sklearn's 8x8 digits; the output path follows
 TRAIN_DIGITS = (
     "train --arch 64-40-10 --data digits:train --val-data digits:test --epochs 3 --seed 1 --lr 0.5 --shift 0 -o".split()

@@ -36,7 +36,7 @@ def artifact(tmp_path_factory):
 def test_compile_summary(artifact):
     path, summary = artifact
     ir = load_ir(path)
-    assert ir.is_quantized and ir.quant["profile"] == "loihi1" and ir.sizes == [784, 400, 10]
+    assert ir.is_quantized and ir.quant.profile == "loihi1" and ir.sizes == [784, 400, 10]
     assert [layer["cores"] for layer in summary["layers"]] == [3, 1] and summary["cores"] == 4
     # the 0.3-point bar is checked on all 500 digits with full calibration in test_quantize.py; here
     # (300 calibration, 200 validation digits) one digit is 0.5 points, so allow two digits

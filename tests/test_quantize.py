@@ -68,7 +68,7 @@ def test_shipped_model_loses_at_most_a_third_of_a_point(profile):
     result = compile_network(load_network(MODELS / "mnist-s4nn.pt"), "loihi-sim", profile, calibration, val)
     assert result.quant.accuracy_change >= -0.003, result.quant
     assert result.quant.n_calibration == 1000 and result.quant.n_validation == 500
-    assert result.ir.is_quantized and result.ir.quant["profile"] == profile
+    assert result.ir.is_quantized and result.ir.quant.profile == profile
 
 
 def test_float_ir_matches_pytorch_model():

@@ -147,7 +147,7 @@ def _dense_args(ir: NetworkIR, k: int, weight: np.ndarray, lava: dict) -> dict:
         return {"weights": weight.astype(np.float64)}
     return {
         "weights": 2 * weight.astype(np.int32),
-        "weight_exp": ir.quant["weight_exponents"][k] - 1,
+        "weight_exp": ir.quant.weight_exponents[k] - 1,
         "num_weight_bits": 8,
         "sign_mode": lava["SignMode"].MIXED,
     }
@@ -156,7 +156,7 @@ def _dense_args(ir: NetworkIR, k: int, weight: np.ndarray, lava: dict) -> dict:
 def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Graph:
     layers = ir.chain()
     T, n = ir.T, len(t_in)
-    membrane_bits = ir.quant["membrane_bits"] if ir.is_quantized else 32
+    membrane_bits = ir.quant.membrane_bits if ir.is_quantized else 32
     source = lava["SpikeTimeSource"](times=t_in.astype(np.int32), T=T, name="source")
     fire_once = layers[1:]
     recorder = lava["TrialRecorder"](

@@ -4,7 +4,8 @@ Each rule is a small function ``rule(ir, profile, placement) -> list[str]`` retu
 line each naming the limit and by how much it is exceeded. ``check(ir, profile)`` runs them all;
 ``map_network`` places every fire-once layer on whole cores: a layer needs enough cores for its neurons
 (``neurons_per_core``) and for its synapse memory (``fan_in * neurons * weight_bits`` bits per layer,
-spread over ``synapse_memory_bits_per_core``). Unknown limits (``null`` in the profile) are skipped,
+spread over ``synapse_memory_bits_per_core``, or over ``synapses_per_core`` where only a synapse count is
+published). Unknown limits (``null`` in the profile) are skipped,
 and the summary says which were not checked.
 """
 
@@ -55,7 +56,9 @@ def _cores_for(neurons: int, fan_in: int, profile: HardwareProfile) -> int:
     memory = profile.limit("synapse_memory_bits_per_core")
     by_neurons = math.ceil(neurons / per_core) if per_core else 1
     by_memory = math.ceil(neurons * fan_in * profile.weight_bits / memory) if memory else 1
-    return max(by_neurons, by_memory, 1)
+    synapses = profile.limit("synapses_per_core")  # a synapse count where only that is published (Loihi 2)
+    by_synapses = math.ceil(neurons * fan_in / synapses) if synapses else 1
+    return max(by_neurons, by_memory, by_synapses, 1)
 
 
 def map_network(ir: NetworkIR, profile: HardwareProfile) -> Placement:
@@ -76,6 +79,8 @@ def map_network(ir: NetworkIR, profile: HardwareProfile) -> Placement:
             "synapse_memory_bits_per_core",
         )
         if profile.limit(key) is None
+        # a published synapse count per core bounds the synapse memory in its place
+        and not (key == "synapse_memory_bits_per_core" and profile.limit("synapses_per_core"))
     ]
     return Placement(layers, unchecked)
 
@@ -86,6 +91,21 @@ def rule_total_cores(ir: NetworkIR, profile: HardwareProfile, placement: Placeme
     if limit is not None and placement.cores > limit:
         return [f"needs {placement.cores} cores, {profile.name} has {limit} ({placement.cores - limit} too many)"]
     return []
+
+
+def rule_chip_totals(ir: NetworkIR, profile: HardwareProfile, placement: Placement) -> list[str]:
+    """A chip holds at most ``neurons_per_chip`` neurons and ``synapses_per_chip`` synapses (where published)."""
+    problems = []
+    for key, used, what in (
+        ("neurons_per_chip", sum(p.neurons for p in placement.layers), "neurons"),
+        ("synapses_per_chip", sum(p.synapses for p in placement.layers), "synapses"),
+    ):
+        limit = profile.limit(key)
+        if limit is not None and used > limit:
+            problems.append(
+                f"needs {used:,} {what}, {profile.name} holds {limit:,} per chip ({used - limit:,} too many)"
+            )
+    return problems
 
 
 def rule_fan_in(ir: NetworkIR, profile: HardwareProfile, placement: Placement) -> list[str]:
@@ -128,7 +148,7 @@ def rule_weight_range(ir: NetworkIR, profile: HardwareProfile, placement: Placem
     return problems
 
 
-RULES = (rule_total_cores, rule_fan_in, rule_fan_out, rule_weight_range)
+RULES = (rule_total_cores, rule_chip_totals, rule_fan_in, rule_fan_out, rule_weight_range)
 
 
 # Target rules: what the target itself (the Lava graph, a backend) can represent, whatever the chip.
@@ -146,7 +166,7 @@ def rule_target_weight_bits(ir: NetworkIR, limits: TargetLimits) -> list[str]:
     """Lava's Dense stores weight mantissas of at most ``max_weight_bits`` bits."""
     if not ir.is_quantized or limits.max_weight_bits is None:
         return []
-    bits = ir.quant["weight_bits"]
+    bits = ir.quant.weight_bits
     if bits > limits.max_weight_bits:
         return [f"{bits}-bit weights, Lava's Dense holds at most {limits.max_weight_bits}"]
     return []
@@ -161,7 +181,7 @@ def rule_accumulator(ir: NetworkIR, limits: TargetLimits) -> list[str]:
     if not ir.is_quantized or limits.accumulator_bits is None:
         return []
     problems = []
-    for layer, exponent in zip(ir.fire_once_layers(), ir.quant["weight_exponents"]):
+    for layer, exponent in zip(ir.fire_once_layers(), ir.quant.weight_exponents):
         reach = int(np.abs(layer.weight.astype(np.int64)).sum(axis=1).max(initial=0)) << max(exponent, 0)
         if 2 * reach >= 2 ** (limits.accumulator_bits - 1):
             problems.append(

@@ -122,7 +122,7 @@ def deploy(
 ) -> Deployed:
     """The one definition of "the deployed network" every command, the pytest plugin and the demo use.
 
-    A compiled artifact (``.ttfs``) is used as stored; its own profile (``ir.quant["profile"]``) is
+    A compiled artifact (``.ttfs``) is used as stored; its own profile (``ir.quant.profile``) is
     the default. A checkpoint (``.pt``, or a shipped model's name) is compiled exactly as
     ``ttfs-deploy compile`` compiles it: clipping chosen on the first ``calibration_samples`` of
     ``calibration`` (default :data:`CALIBRATION_DATA`, :data:`CALIBRATION_SAMPLES`), under
@@ -133,7 +133,7 @@ def deploy(
     path = resolve_model(model_path)
     ir = load_network(path)
     if ir.is_quantized:
-        own = str(ir.quant.get("profile") or DEFAULT_PROFILE)
+        own = ir.quant.profile
         if profile is None or profile == own:
             return Deployed(ir, own, "")
         return Deployed(ir, profile, f"{path.name} was compiled under profile {own}; figures priced under {profile}")

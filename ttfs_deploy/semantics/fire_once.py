@@ -14,9 +14,9 @@ Inputs with ``t >= T`` never spike. Float networks (``ir.quant is None``) use fl
 networks use integers throughout:
 
 * ``a(s) = shift(sum of the int mantissas w_ji of the inputs spiking at s, e)`` with ``e`` the layer's
-  ``quant["weight_exponents"][k]``, ``shift(x, e) = x << e`` for ``e >= 0`` and the flooring
+  ``quant.weight_exponents[k]``, ``shift(x, e) = x << e`` for ``e >= 0`` and the flooring
   arithmetic ``x >> -e`` for ``e < 0`` (Lava's bit-accurate Dense does exactly this per step);
-* the membrane is a signed ``b = quant["membrane_bits"]`` register that saturates:
+* the membrane is a signed ``b = quant.membrane_bits`` register that saturates:
   ``V(s) = clip(V(s-1) + a(s), -2**(b-1), 2**(b-1) - 1)`` after every step's addition. Because the
   whole step's input is summed before it is added, saturation does not depend on the order of
   inputs within a step (it does depend on the order of steps, which is why it is modelled per step).
@@ -128,7 +128,7 @@ def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = False) -> list[
     for k, layer in enumerate(layers[1:]):
         if ir.is_quantized:
             t = layer_times(
-                times[-1], layer.weight, layer.threshold, T, ir.quant["weight_exponents"][k], ir.quant["membrane_bits"]
+                times[-1], layer.weight, layer.threshold, T, ir.quant.weight_exponents[k], ir.quant.membrane_bits
             )
         else:
             t = layer_times(times[-1], layer.weight, layer.threshold, T)
