@@ -357,5 +357,5 @@ def test_non_string_spec():
 
 def test_data_error_is_value_error_and_public_api():
     assert issubclass(DataError, ValueError)
-    assert set(data.__all__) == {"DataError", "Dataset", "load", "load_idx", "parse_idx", "DATA_SPECS"}
+    assert set(data.__all__) == {"DataError", "Dataset", "load", "load_idx", "parse_idx", "check_labels", "DATA_SPECS"}
     assert "\n" not in DATA_SPECS and "mnist-5k" in DATA_SPECS and "idx:" in DATA_SPECS

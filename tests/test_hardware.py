@@ -29,7 +29,7 @@ def test_shipped_profiles_load_and_cite_sources():
         (
             "bit_widths: {weight: {value: -8}, membrane: {value: 24}, threshold: {value: 20}, "
             "weight_exponent: {min: 0, max: 1}}\ntiming: {stage_delay_steps: {value: 1}}\n",
-            "positive integer",
+            "out of range 2..16",
         ),
         (
             "bit_widths: {weight: {value: 8}, membrane: {value: 24}, threshold: {value: 20}, "

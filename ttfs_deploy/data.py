@@ -103,7 +103,7 @@ def parse_idx(data: bytes) -> np.ndarray:
     if data[2] != 0x08:
         raise DataError(f"unsupported IDX type byte 0x{data[2]:02x} (only 0x08 = uint8 is supported)")
     ndim = data[3]
-    if not 1 <= ndim <= 8:
+    if ndim > 8:
         raise DataError(f"IDX file has {ndim} dimensions; images have 3 and labels 1")
     header = 4 + 4 * ndim
     if len(data) < header:
@@ -126,7 +126,7 @@ def _idx_size(header: bytes, where: Path) -> int:
         len(header) >= 4
         and header[:2] == b"\0\0"
         and header[2] == 0x08
-        and 1 <= header[3] <= 8
+        and header[3] <= 8
         and len(header) >= 4 + 4 * header[3]
     ):
         ndim = header[3]
@@ -148,6 +148,8 @@ def _read_idx_file(path: Path) -> np.ndarray:
     Bounded: a regular file only; the header is read first and the file (or its decompression) may
     hold no more than the header declares.
     """
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
     size = regular_file(path, 2**40, DataError, "IDX file")
     try:
         with open(path, "rb") as stream:
@@ -162,7 +164,8 @@ def _read_idx_file(path: Path) -> np.ndarray:
             else:
                 expected = _idx_size(head, path)
                 if size != expected:
-                    raise DataError(f"{path}: IDX header declares {expected} bytes but the file has {size}")
+                    problem = "trailing bytes after" if size > expected else "truncated: fewer bytes than"
+                    raise DataError(f"{path}: IDX data {problem} the {expected} its header declares ({size} bytes)")
                 raw = head + stream.read(expected - len(head) + 1)
     except OSError as exc:
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from None
@@ -203,8 +206,6 @@ def load_idx(images_path: str | os.PathLike, labels_path: str | os.PathLike, nam
         raise DataError(f"{ip}: images have an empty size {images.shape[1:]}")
     if labels.ndim != 1:
         raise DataError(f"{lp}: labels must have 1 dimension (n,), got shape {labels.shape}")
-    if images.shape[0] == 0:
-        raise DataError(f"{ip}: holds no images; there is nothing to run or measure")
     if labels.shape[0] != images.shape[0]:
         raise DataError(f"{lp}: {labels.shape[0]} labels but {ip} has {images.shape[0]} images")
     labels = labels.astype(np.int64)

@@ -73,12 +73,14 @@ def regular_file(path: str | os.PathLike, max_bytes: int, error: type[TtfsError]
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        raise error(f"{path}: no such {what}") from None
+        raise error(
+            f"{path}: no such file ({what})" if what in ("file", "checkpoint") else f"{path}: no such {what}"
+        ) from None
     except OSError as exc:
         raise error(f"{path}: cannot read {what} ({exc.strerror or type(exc).__name__})") from None
     if not stat.S_ISREG(info.st_mode):
         kind = "a directory" if stat.S_ISDIR(info.st_mode) else "not a regular file (FIFO, socket or device)"
-        raise error(f"{path}: {what} is {kind}")
+        raise error(f"{path}: cannot read {what}: it is {kind}")
     if info.st_size > max_bytes:
         raise error(f"{path}: {what} is {info.st_size} bytes, more than the limit of {max_bytes}")
     return info.st_size
@@ -116,7 +118,9 @@ def gunzip_capped(data: bytes, max_bytes: int, error: type[TtfsError], where: st
                 if total > max_bytes:
                     if head:
                         return b"".join(out)[:max_bytes]
-                    raise error(f"{where}: decompresses to more than the {max_bytes} bytes its header allows")
+                    raise error(
+                        f"{where}: decompresses to more than the {max_bytes} bytes its header allows (trailing data)"
+                    )
                 if inflater.eof or not inflater.unconsumed_tail:
                     break
                 chunk = inflater.decompress(inflater.unconsumed_tail, max_bytes - total + 1)

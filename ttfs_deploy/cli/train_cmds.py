@@ -35,6 +35,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     train_set = limit(data_mod.load(args.data), args.limit)
     val_set = data_mod.load(args.val_data)
     for name, ds in (("--data", train_set), ("--val-data", val_set)):
+        data_mod.check_labels(ds, sizes[-1])  # no samples, or a label without an output: refused
         if ds.images.shape[1] != sizes[0]:
             raise UsageError(
                 f"{name} {ds.name} has {ds.images.shape[1]} pixels per image but --arch "
@@ -144,6 +145,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     except ValueError as err:
         raise UsageError(str(err)) from None
     train_set, val_set = data_mod.load(args.data), data_mod.load(args.val_data)
+    for ds in (train_set, val_set):
+        data_mod.check_labels(ds, sizes[-1])
     if train_set.images.shape[1] != sizes[0]:
         raise UsageError(
             f"--data {train_set.name} has {train_set.images.shape[1]} pixels per image but --arch "

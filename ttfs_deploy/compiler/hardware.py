@@ -71,7 +71,16 @@ _FIGURE_KEYS = (
     "spike_hop_east_west",
     "spike_hop_north_south",
 )
-_LIMIT_KEYS = ("cores", "neurons_per_core", "fan_in_per_neuron", "fan_out_per_core", "synapse_memory_bits_per_core")
+_LIMIT_KEYS = (
+    "cores",
+    "neurons_per_core",
+    "fan_in_per_neuron",
+    "fan_out_per_core",
+    "synapse_memory_bits_per_core",
+    "neurons_per_chip",  # chip totals and a per-core synapse count, where only those are published (Loihi 2)
+    "synapses_per_chip",
+    "synapses_per_core",
+)
 _TOP_KEYS = (
     "name",
     "description",
@@ -143,7 +152,7 @@ def _bits(bits: dict, key: str, where: str) -> int:
 
 def _validated(data, where: str) -> dict:
     """Check every section of a parsed profile; return the fields of :class:`HardwareProfile`."""
-    data = _mapping(data, f"{where}: the top level", _TOP_KEYS, ("bit_widths", "timing"))
+    data = _mapping(data, f"{where}: the top level", _TOP_KEYS, ("bit_widths",))
     keys = ("weight", "weight_exponent", "threshold", "membrane")
     bits = _mapping(data["bit_widths"], f"{where}: bit_widths", keys, keys)
     exp = _mapping(
@@ -151,6 +160,9 @@ def _validated(data, where: str) -> dict:
     )
     lo = integer(exp["min"], f"{where}: bit_widths.weight_exponent.min", ProfileError, *_EXPONENT)
     hi = integer(exp["max"], f"{where}: bit_widths.weight_exponent.max", ProfileError, lo, _EXPONENT[1])
+    weight_bits = _bits(bits, "weight", where)
+    if "timing" not in data:
+        raise ProfileError(f"{where}: missing timing")
     limits = _mapping({} if data.get("limits") is None else data["limits"], f"{where}: limits", _LIMIT_KEYS)
     fire_once = _mapping(data.get("fire_once") or {}, f"{where}: fire_once", ("mechanism", "detail", "source"))
     for key, value in fire_once.items():
@@ -168,7 +180,7 @@ def _validated(data, where: str) -> dict:
     return {
         "name": _text(data.get("name", pathlib.Path(where).stem), f"{where}: name"),
         "description": _text(data.get("description", ""), f"{where}: description"),
-        "weight_bits": _bits(bits, "weight", where),
+        "weight_bits": weight_bits,
         "weight_exponent_range": (lo, hi),
         "membrane_bits": _bits(bits, "membrane", where),
         "threshold_bits": _bits(bits, "threshold", where),

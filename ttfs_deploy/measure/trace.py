@@ -139,7 +139,10 @@ def load_trace(path: str | pathlib.Path) -> Trace:
     times in ``0..T``, ``2 <= T <= MAX_T``, one label and prediction per sample.
     """
     path = pathlib.Path(path)
-    data = read_npz(path, TraceError, lambda k: k in _TRACE_KEYS or bool(_LAYER_NAME.fullmatch(k)), "trace file")
+    try:
+        data = read_npz(path, TraceError, lambda k: k in _TRACE_KEYS or bool(_LAYER_NAME.fullmatch(k)), "trace file")
+    except TraceError as exc:
+        raise TraceError(f"not a ttfs-deploy trace: {exc}") from None
     try:
         missing = [k for k in _TRACE_KEYS if k not in data]
         if missing:
@@ -166,7 +169,7 @@ def load_trace(path: str | pathlib.Path) -> Trace:
         target = _scalar(data["target"], "U", "target")
         early_stop = _scalar(data["early_stop"], "b", "early_stop")
     except TraceError as exc:
-        raise TraceError(f"{path}: not a valid ttfs-deploy trace: {exc}") from None
+        raise TraceError(f"{path}: not a ttfs-deploy trace ({exc})") from None
     return Trace(
         [layer.astype(np.int64) for layer in layers],
         labels.astype(np.int64),
