@@ -13,12 +13,18 @@ counts for identical traces. Definitions (per inference, averaged over samples):
   each figure taken from the hardware profile with its source; time: the same ops x per-op times,
   divided by the cores used (they work in parallel), an estimate labelled as such;
 * dense ANN of the same shape: MACs = sum of n_in x n_out, at 4.6 pJ (fp32) and 0.23 pJ (int8)
-  per MAC (Horowitz, ISSCC 2014, 45 nm).
+  per MAC (Horowitz, ISSCC 2014, 45 nm) — MAC-only, and MAC + weight reads: each weight fetched once
+  per inference in 64-bit SRAM words, priced by the smallest of Horowitz's SRAM sizes that holds the
+  weights (8 KB: 10 pJ, 32 KB: 20 pJ, 1 MB: 100 pJ per read; larger sets get the 1 MB figure, a lower
+  bound). Loihi's per-op figures already include its synapse-memory reads, so the second line is the
+  like-for-like one;
+* reading: which term dominates, TTFS against both ANN lines, and what would lower the energy.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+import math
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -26,11 +32,31 @@ from ttfs_deploy.compiler.hardware import HardwareProfile
 from ttfs_deploy.ir import NetworkIR
 from ttfs_deploy.semantics import decision_steps
 
-__all__ = ["ANN_MAC_PJ", "LayerCounts", "Profile", "count", "energy", "ann_reference", "build", "profile_network"]
+__all__ = [
+    "ANN_MAC_PJ",
+    "SRAM_READ_PJ",
+    "reading",
+    "LayerCounts",
+    "Profile",
+    "count",
+    "energy",
+    "ann_reference",
+    "build",
+    "profile_network",
+]
 
 ANN_MAC_PJ = {
     "fp32": (4.6, "Horowitz, ISSCC 2014 (45 nm): fp32 multiply-add"),
     "int8": (0.23, "Horowitz, ISSCC 2014 (45 nm): int8 multiply-add"),
+}
+
+# Horowitz, ISSCC 2014 (45 nm): energy of one 64-bit SRAM read by array size (bytes -> pJ)
+SRAM_READ_PJ = ((8 * 1024, 10.0), (32 * 1024, 20.0), (1024 * 1024, 100.0))
+SRAM_SOURCE = "Horowitz, ISSCC 2014 (45 nm): 64-bit SRAM read, 8 KB 10 pJ / 32 KB 20 pJ / 1 MB 100 pJ"
+TERM_WORDS = {
+    "synaptic_spike_op": "synaptic ops",
+    "neuron_update_active": "active neuron updates",
+    "neuron_update_inactive": "idle neuron updates",
 }
 
 
@@ -65,6 +91,7 @@ class Profile:
     time_us: float | None
     cores: int
     ann: dict
+    reading: dict = field(default_factory=dict)  # see :func:`reading`
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -136,13 +163,72 @@ def energy(layers: list[dict], profile: HardwareProfile, cores: int) -> tuple[di
     return terms, total, time_us
 
 
+def _weight_reads(n_weights: int, bytes_per_weight: int) -> tuple[int, float, str]:
+    """64-bit reads to fetch every weight once, pJ per read, and the SRAM size that figure is for."""
+    size = n_weights * bytes_per_weight
+    reads = math.ceil(size / 8)
+    for capacity, pj in SRAM_READ_PJ:
+        if size <= capacity:
+            label = f"{capacity // 1024} KB" if capacity < 1024 * 1024 else "1 MB"
+            return reads, pj, f"{label} SRAM"
+    return reads, SRAM_READ_PJ[-1][1], "1 MB SRAM figure (the weights exceed 1 MB: a lower bound)"
+
+
 def ann_reference(sizes: list[int]) -> dict:
-    """MACs and energy of a dense ANN of the same shape (one inference)."""
+    """MACs and energy of a dense ANN of the same shape (one inference): MAC-only and with weight reads."""
     macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
-    return {
+    ann = {
         "macs": macs,
         **{f"energy_{kind}_nj": macs * pj / 1000 for kind, (pj, _) in ANN_MAC_PJ.items()},
-        "sources": {kind: src for kind, (_, src) in ANN_MAC_PJ.items()},
+        "sources": {kind: src for kind, (_, src) in ANN_MAC_PJ.items()} | {"weight_reads": SRAM_SOURCE},
+    }
+    for kind, nbytes in (("fp32", 4), ("int8", 1)):
+        reads, pj, sram = _weight_reads(macs, nbytes)
+        ann[f"weight_reads_{kind}"] = {"reads_64bit": reads, "pj_per_read": pj, "sram": sram}
+        ann[f"energy_{kind}_with_reads_nj"] = ann[f"energy_{kind}_nj"] + reads * pj / 1000
+    return ann
+
+
+def reading(layers: list[dict], terms: dict, total_nj: float | None, ann: dict, window: float, T: int) -> dict:
+    """What the energy figures say: TTFS against the ANN, the dominant term, and what would lower it."""
+    if total_nj is None or total_nj <= 0:
+        return {"text": ["energy unknown under this profile: no reading"]}
+    shares = {key: term["value"] / 1000 / total_nj for key, term in terms.items()}
+    dominant = max(shares, key=shares.get)
+    syn_pj = terms["synaptic_spike_op"]["per_op_pj"]
+    input_share = layers[0]["synaptic_ops"] * syn_pj / 1000 / total_nj if len(layers) > 1 else 0.0
+    neurons = sum(layer["size"] for layer in layers[1:])
+    fan_out = layers[1]["size"] if len(layers) > 1 else 0
+    ratios = {
+        f"{kind}_{line}": total_nj / ann[f"energy_{kind}{suffix}_nj"]
+        for kind in ("fp32", "int8")
+        for line, suffix in (("mac_only", ""), ("with_reads", "_with_reads"))
+    }
+    step_pj = neurons * terms["neuron_update_inactive"]["per_op_pj"]
+    text = [
+        f"TTFS {total_nj:,.0f} nJ per inference against the same-shape dense ANN: {ann['energy_fp32_nj']:,.0f} nJ "
+        f"fp32 / {ann['energy_int8_nj']:,.0f} nJ int8 counting MACs only ({ratios['fp32_mac_only']:.2f}x / "
+        f"{ratios['int8_mac_only']:.1f}x the ANN), {ann['energy_fp32_with_reads_nj']:,.0f} nJ fp32 / "
+        f"{ann['energy_int8_with_reads_nj']:,.0f} nJ int8 with each weight read once from SRAM "
+        f"({ratios['fp32_with_reads']:.2f}x / {ratios['int8_with_reads']:.2f}x). Loihi's per-op figures include "
+        "its synapse-memory reads, so the with-reads line is the like-for-like one.",
+        f"Largest term: {TERM_WORDS[dominant]}, {shares[dominant]:.0%} of the total ("
+        + ", ".join(f"{TERM_WORDS[k]} {v:.0%}" for k, v in shares.items() if k != dominant)
+        + f"). Input spikes cause {input_share:.0%} of the total: each reaches all {fan_out} neurons of the "
+        f"first layer. Idle updates: all {neurons} fire-once neurons are updated in every step of the "
+        f"{window:.1f}-step window, also in steps with no input.",
+        f"What would lower it: earlier decisions (each step of the window costs about {step_pj / 1000:,.1f} nJ "
+        f"of neuron updates{'' if window < T else '; this run simulated all T steps, early stop ends at the decision'}),"
+        f" fewer idle updates (a chip that skips neurons without input, or fewer neurons), fewer input spikes "
+        f"(each costs {fan_out} synaptic ops = {fan_out * syn_pj / 1000:.1f} nJ).",
+    ]
+    return {
+        "dominant_term": dominant,
+        "shares": shares,
+        "input_spike_share": input_share,
+        "ratio_to_ann": ratios,
+        "nj_per_window_step": step_pj / 1000,
+        "text": text,
     }
 
 
@@ -159,6 +245,7 @@ def build(
     """Count a trace and price it under ``profile``."""
     layers, window = count(times, names, T, early_stop)
     terms, total, time_us = energy(layers, profile, cores)
+    ann = ann_reference(sizes)
     return Profile(
         target,
         profile.name,
@@ -172,7 +259,8 @@ def build(
         profile.energy_is_estimate,
         time_us,
         cores,
-        ann_reference(sizes),
+        ann,
+        reading(layers, terms, total, ann, window, T),
     )
 
 

@@ -104,20 +104,27 @@ def _markdown(report: dict) -> str:
         f"| mean spikes until decision | {run['mean_spikes_until_decision']:.1f} |",
         f"| mean spikes per inference | {run['mean_spikes_total']:.1f} |",
         f"| mean simulated window (steps) | {prof['mean_window_steps']:.1f} |",
-        f"| cores | {prof['cores']} |",
+        f"| Loihi cores used (profile `{prof['profile']}`) | {prof['cores']} |",
     ]
     energy = (
         "unknown (a per-op figure is missing)"
         if prof["energy_total_nj"] is None
-        else f"{prof['energy_total_nj']:.1f} nJ" + (" (ESTIMATE)" if prof["energy_is_estimate"] else "")
+        else f"{prof['energy_total_nj']:.1f} nJ"
+        + (" (ESTIMATE: per-op figures of another chip, see Energy terms)" if prof["energy_is_estimate"] else "")
     )
     lines.append(f"| energy per inference | {energy} |")
     if prof["time_us"] is not None:
         lines.append(f"| compute time per inference (estimate, ops x per-op time / cores) | {prof['time_us']:.2f} µs |")
     ann = prof["ann"]
+    with_reads = (
+        f"; with each weight read once {ann['energy_fp32_with_reads_nj']:,.1f} nJ fp32, "
+        f"{ann['energy_int8_with_reads_nj']:,.1f} nJ int8"
+        if "energy_fp32_with_reads_nj" in ann
+        else ""
+    )
     lines += [
         f"| dense ANN, same shape | {ann['macs']:,} MACs: {ann['energy_fp32_nj']:.1f} nJ fp32, "
-        f"{ann['energy_int8_nj']:.1f} nJ int8 |",
+        f"{ann['energy_int8_nj']:.1f} nJ int8 counting MACs only{with_reads} |",
         "",
         "## Per layer (mean per inference)",
         "",
@@ -133,7 +140,14 @@ def _markdown(report: dict) -> str:
     for key, term in prof["energy_pj"].items():
         value = "—" if term["value"] is None else f"{term['value']:.0f}"
         lines.append(f"| {key} | {term['ops']:.0f} | {term['per_op_pj']} | {value} | {term['source']} |")
-    lines += ["", f"ANN figures: {ann['sources']['fp32']}; {ann['sources']['int8']}.", ""]
+    lines += [
+        "",
+        f"ANN figures: {ann['sources']['fp32']}; {ann['sources']['int8']}; weight reads: "
+        f"{ann['sources'].get('weight_reads', 'not counted')}.",
+        "",
+    ]
+    if prof.get("reading", {}).get("text"):
+        lines += ["## What the energy figures say", ""] + [f"- {line}" for line in prof["reading"]["text"]] + [""]
     lines += [f"![{name}]({name})" for name in PLOTS]
     return "\n".join(lines) + "\n"
 
@@ -147,20 +161,30 @@ def _html(markdown: str, out: pathlib.Path) -> str:
             body.append(f'<img alt="{html.escape(name)}" src="data:image/png;base64,{data}">')
         elif line.startswith("#"):
             level = len(line) - len(line.lstrip("#"))
-            body.append(f"<h{level}>{html.escape(line.lstrip('# '))}</h{level}>")
+            body.append(f"<h{level}>{_inline(line.lstrip('# '))}</h{level}>")
         elif line.startswith("|---"):
             continue
         elif line.startswith("|"):
-            cells = "".join(f"<td>{html.escape(c.strip())}</td>" for c in line.strip("|").split("|"))
+            cells = "".join(f"<td>{_inline(c.strip())}</td>" for c in line.strip("|").split("|"))
             body.append(f"<tr>{cells}</tr>")
+        elif line.startswith("- "):
+            body.append(f"<p>&bull; {_inline(line[2:])}</p>")
         elif line:
-            body.append(f"<p>{html.escape(line)}</p>")
+            body.append(f"<p>{_inline(line)}</p>")
     text = "\n".join(body)
     return (
         "<!doctype html><html><head><meta charset='utf-8'><title>ttfs-deploy profile</title>"
         "<style>body{font-family:sans-serif;max-width:60em;margin:auto}td{border:1px solid #ccc;padding:2px 6px}"
         "table{border-collapse:collapse;margin:1em 0}</style></head><body>\n" + _tables(text) + "\n</body></html>\n"
     )
+
+
+def _inline(text: str) -> str:
+    """Escape for HTML and turn Markdown `code` spans into <code> (no literal backticks in the page)."""
+    parts = html.escape(text).split("`")
+    if len(parts) % 2 == 0:  # an unmatched backtick: leave the text as it is
+        return html.escape(text)
+    return "".join(f"<code>{p}</code>" if i % 2 else p for i, p in enumerate(parts))
 
 
 def _tables(text: str) -> str:

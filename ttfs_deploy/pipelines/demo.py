@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ttfs_deploy.compiler.pipeline import compile_network, load_network
+from ttfs_deploy.compiler.pipeline import deploy
 from ttfs_deploy.data import Dataset
 from ttfs_deploy.ir import save_ir
 from ttfs_deploy.measure.costs import build as build_costs
@@ -28,7 +28,6 @@ def demo_model(
     profile: str,
     val: Dataset,
     lava_set: Dataset,
-    calibration: Dataset,
     out_dir: pathlib.Path,
     log: Callable[[str], None],
     progress: bool,
@@ -38,7 +37,7 @@ def demo_model(
     row = {"model": path.name}
     row["float"] = run_target(str(path), "float", val).result.to_json()
     log(f"  float (PyTorch) on {val.name}: accuracy {row['float']['accuracy']:.2%}")
-    compiled = compile_network(load_network(path), "loihi-sim", profile, calibration, val)
+    compiled = deploy(path, "loihi-sim", profile).compiled  # exactly what `ttfs-deploy compile` builds
     artifact = out_dir / path.with_suffix(".ttfs").name
     save_ir(compiled.ir, artifact)
     row["compiled"] = {
@@ -47,7 +46,10 @@ def demo_model(
         "cores": compiled.placement.cores,
         "weight_exponents": compiled.quant.weight_exponents,
     }
-    log(f"  compiled for loihi-sim under {profile}: {compiled.placement.cores} cores, 8-bit weights -> {artifact}")
+    log(
+        f"  compiled for loihi-sim under {profile} (clipping chosen on {compiled.quant.n_calibration} training "
+        f"digits): {compiled.placement.cores} Loihi cores, {compiled.profile.weight_bits}-bit weights -> {artifact}"
+    )
     golden_run = run_target(str(artifact), "golden", val)
     row["golden"] = golden_run.result.to_json()
     log(f"  golden (integer) on {val.name}: accuracy {row['golden']['accuracy']:.2%}")
@@ -58,9 +60,11 @@ def demo_model(
     golden_view = run_target(str(artifact), "golden", lava_set)
     expected = early_stop_view(golden_view.times, compiled.ir.T)
     row["loihi_sim_equals_golden"] = all(np.array_equal(a, b) for a, b in zip(expected, lava_run.times))
+    row["golden_on_lava_set"] = {"accuracy": golden_view.result.accuracy, "n": golden_view.result.n}
     log(
         f"  loihi-sim (Lava CPU simulator, early stop) on the first {len(lava_set.labels)}: accuracy "
-        f"{row['loihi_sim']['accuracy']:.2%}, {len(lava_set.labels) / seconds:.1f} samples/s, every spike equal "
+        f"{row['loihi_sim']['accuracy']:.2%} (golden on the same {len(lava_set.labels)}: "
+        f"{golden_view.result.accuracy:.2%}), {len(lava_set.labels) / seconds:.1f} samples/s, every spike equal "
         f"to golden: {'yes' if row['loihi_sim_equals_golden'] else 'NO'}"
     )
     names = [layer.name for layer in compiled.ir.chain()]
@@ -82,7 +86,8 @@ def demo_model(
             "data": lava_set.name,
             "run": row["loihi_sim"],
             "profile": prof,
-            "command": "ttfs-deploy demo (loihi-sim run)",
+            "command": f"ttfs-deploy profile {artifact} --target loihi-sim --data {lava_set.name} "
+            f"--limit {len(lava_set.labels)}",
         },
         lava_run.times,
         names,
