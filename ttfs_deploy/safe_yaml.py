@@ -89,6 +89,8 @@ def number(value, where: str, error: type[TtfsError], low: float = 0.0, high: fl
         raise error(f"{where}: expected a number, got {short(value)}")
     if isinstance(value, int) and abs(value) > 2**63:
         raise error(f"{where}: {short(value)} is out of range {low:g}..{high:g}")
+    if low == 0 and value < 0:
+        raise error(f"{where}: must not be negative, got {short(value)}")
     if not math.isfinite(value) or not low <= value <= high:
         raise error(f"{where}: {short(value)} is out of range {low:g}..{high:g}")
     return float(value)
