@@ -22,6 +22,8 @@ __all__ = [
     "decode_ttfs",
     "count_spikes_ttfs",
     "count_spikes_rate",
+    "RATE_SCHEMES",
+    "encode_rate",
 ]
 
 ZERO_POLICIES = ("silent", "last")
@@ -85,3 +87,56 @@ def count_spikes_rate(images: np.ndarray, inverted: bool = False) -> np.ndarray:
     pixels = _check_images(images)
     per_pixel = pixels if inverted else 255 - pixels
     return per_pixel.sum(axis=-1)
+
+
+RATE_SCHEMES = ("poisson", "regular")
+MAX_RATE_SEED = 2**32 - 1
+
+
+def _rate_probabilities(pixels: np.ndarray, max_rate: float) -> np.ndarray:
+    return pixels.astype(np.float64) / 255.0 * max_rate
+
+
+def encode_rate(
+    images: np.ndarray,
+    T: int,
+    scheme: str = "poisson",
+    seed: int = 0,
+    max_rate: float = 1.0,
+    first_index: int = 0,
+) -> np.ndarray:
+    """Encode 8-bit pixels as spike trains over ``T`` steps, rate proportional to intensity (seed 002).
+
+    A pixel ``p`` spikes in a step with probability ``r = max_rate * p / 255``.
+
+    * ``"poisson"``: one Bernoulli draw per pixel and step (seed 002's Poisson generator). Sample
+      ``k`` of the call uses its own stream, ``numpy.random.default_rng([seed, first_index + k])``,
+      so a sample's spikes depend only on the seed and its index in the data set: every target, and
+      every chunk size, sees the same spikes.
+    * ``"regular"``: deterministic, evenly spaced: a spike at step ``t`` when
+      ``floor((t + 1) r) > floor(t r)`` (``round(T r)`` spikes, none random); ``seed`` is unused.
+
+    Returns a ``(n, T, pixels)`` bool array (``images`` is ``(n, pixels)``, values 0..255).
+    """
+    from ttfs_deploy.errors import UsageError
+
+    if scheme not in RATE_SCHEMES:
+        raise UsageError(f"rate coding scheme must be one of {', '.join(RATE_SCHEMES)}, got {scheme!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed <= MAX_RATE_SEED:
+        raise UsageError(f"input seed must be an integer in 0..{MAX_RATE_SEED}, got {seed!r}")
+    if not 0.0 < max_rate <= 1.0:
+        raise UsageError(f"max_rate must be in (0, 1], got {max_rate!r}")
+    if T < 1:
+        raise UsageError(f"T must be at least 1 step, got {T}")
+    pixels = _check_images(images)
+    n = pixels.shape[0]
+    p = _rate_probabilities(pixels.reshape(n, -1), max_rate)
+    if scheme == "regular":
+        steps = np.arange(T + 1, dtype=np.float64)[None, :, None]
+        counts = np.floor(steps * p[:, None, :] + 1e-9)
+        return counts[:, 1:] > counts[:, :-1]
+    out = np.empty((n, T, p.shape[1]), dtype=bool)
+    for k in range(n):
+        rng = np.random.default_rng([int(seed), int(first_index) + k])
+        out[k] = rng.random((T, p.shape[1])) < p[k][None, :]
+    return out

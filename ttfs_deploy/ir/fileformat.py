@@ -13,6 +13,7 @@ import numpy as np
 
 from ttfs_deploy.fileio import atomic_write, read_npz
 from ttfs_deploy.ir.layers import FireOnceLayer, InputLayer, IRError, one_line
+from ttfs_deploy.ir.lif import LifLayer
 from ttfs_deploy.ir.network import NetworkIR
 
 __all__ = ["FORMAT", "VERSION", "save_ir", "load_ir"]
@@ -29,6 +30,9 @@ def _to_metadata(ir: NetworkIR, layers: list) -> dict:
     for layer in layers:
         if isinstance(layer, InputLayer):
             entries.append({"kind": "input", "name": layer.name, "size": layer.size})
+        elif isinstance(layer, LifLayer):
+            entries.append({"kind": "lif", "name": layer.name, "weight": f"weight_{weight_index}", **layer.params()})
+            weight_index += 1
         else:
             entries.append(
                 {
@@ -39,6 +43,7 @@ def _to_metadata(ir: NetworkIR, layers: list) -> dict:
                 }
             )
             weight_index += 1
+    rate = {} if ir.rate is None else {"rate": ir.rate.to_dict()}  # fire-once files are unchanged
     return {
         "format": FORMAT,
         "version": VERSION,
@@ -50,6 +55,7 @@ def _to_metadata(ir: NetworkIR, layers: list) -> dict:
         "delay": ir.delay,
         "quant": None if ir.quant is None else ir.quant.to_dict(),
         "meta": ir.meta,
+        **rate,
     }
 
 
@@ -111,6 +117,16 @@ def _from_metadata(metadata: dict, arrays: dict[str, np.ndarray]) -> NetworkIR:
             weight = arrays[key]
             _expect(weight.dtype.kind in "iuf", f"layer {name!r}: weight dtype {weight.dtype} is not numeric")
             layers.append(FireOnceLayer(name, weight, threshold))
+        elif kind == "lif":
+            key = entry.get("weight")
+            _expect(isinstance(key, str) and key in arrays, f"layer {name!r}: weight array {key!r} missing")
+            _expect(arrays[key].dtype.kind in "iuf", f"layer {name!r}: weight dtype {arrays[key].dtype} is not numeric")
+            params = {k: v for k, v in entry.items() if k not in ("kind", "name", "weight")}
+            _expect(
+                set(params) <= {"vth", "du", "dv", "bias_mant", "bias_exp", "refractory"},
+                f"layer {name!r}: unknown LIF fields {sorted(set(params))!r}",
+            )
+            layers.append(LifLayer(name, arrays[key], **params))
         else:
             raise IRError(f"unknown layer kind {kind!r}")
     edges = metadata["edges"]
@@ -138,6 +154,7 @@ def _from_metadata(metadata: dict, arrays: dict[str, np.ndarray]) -> NetworkIR:
         metadata["delay"],
         metadata["quant"],
         metadata["meta"],
+        metadata.get("rate"),
     )
     ir.chain()
     return ir

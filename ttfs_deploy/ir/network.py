@@ -12,6 +12,7 @@ import numpy as np
 
 from ttfs_deploy.errors import short
 from ttfs_deploy.ir.layers import FireOnceLayer, InputLayer, IRError, QuantSpec
+from ttfs_deploy.ir.lif import LifLayer, RateCoding, check_lif_float, check_lif_quantized
 from ttfs_deploy.limits import MAX_T
 
 __all__ = ["ZERO_POLICIES", "NetworkIR", "from_checkpoint_weights"]
@@ -42,6 +43,9 @@ class NetworkIR:
         fields is converted).
     meta : dict, optional
         Free-form JSON-serialisable provenance (checkpoint, accuracy, ...).
+    rate : RateCoding or None, optional
+        Set for a network of :class:`~ttfs_deploy.ir.lif.LifLayer` s (rate coding; ``zero_policy`` is
+        then unused), ``None`` for a fire-once TTFS network. A network holds one neuron kind.
     """
 
     layers: tuple
@@ -52,12 +56,24 @@ class NetworkIR:
     delay: int = 1
     quant: QuantSpec | None = None
     meta: dict = field(default_factory=dict)
+    rate: RateCoding | None = None
 
     def __post_init__(self) -> None:
         layers = tuple(self.layers)
         for layer in layers:
-            if not isinstance(layer, (InputLayer, FireOnceLayer)):
-                raise IRError(f"layers must be InputLayer or FireOnceLayer objects, got {type(layer).__name__}")
+            if not isinstance(layer, (InputLayer, FireOnceLayer, LifLayer)):
+                raise IRError(
+                    f"layers must be InputLayer, FireOnceLayer or LifLayer objects, got {type(layer).__name__}"
+                )
+        if isinstance(self.rate, dict):
+            object.__setattr__(self, "rate", RateCoding.from_dict(self.rate))
+        elif self.rate is not None and not isinstance(self.rate, RateCoding):
+            raise IRError(f"rate must be a RateCoding, a dict or None, got {type(self.rate).__name__}")
+        kinds = {type(layer) for layer in layers} - {InputLayer}
+        if LifLayer in kinds and (FireOnceLayer in kinds or self.rate is None):
+            raise IRError("a network holds one neuron kind: LIF layers need rate coding and no fire-once layers")
+        if FireOnceLayer in kinds and self.rate is not None:
+            raise IRError("fire-once layers use TTFS coding; rate coding is for LIF networks")
         try:
             edges = tuple((str(src), str(dst)) for src, dst in self.edges)
         except (TypeError, ValueError):
@@ -88,6 +104,11 @@ class NetworkIR:
             object.__setattr__(self, "quant", QuantSpec.from_dict(self.quant))
         elif self.quant is not None and not isinstance(self.quant, QuantSpec):
             raise IRError(f"quant must be a QuantSpec, a dict or None, got {type(self.quant).__name__}")
+
+    @property
+    def neuron(self) -> str:
+        """The network's neuron kind: ``"lif"`` (rate-coded) or ``"fire_once"`` (TTFS)."""
+        return "lif" if self.rate is not None else "fire_once"
 
     @property
     def is_quantized(self) -> bool:
@@ -150,6 +171,9 @@ class NetworkIR:
             raise IRError(f"image_shape {self.image_shape} does not match input size {order[0].size}")
         if self.quant is not None:
             self._check_quantized(order[1:])
+        for layer in order[1:]:
+            if isinstance(layer, LifLayer):
+                (check_lif_float if self.quant is None else check_lif_quantized)(layer)
         return order
 
     def _check_quantized(self, layers: Sequence[FireOnceLayer]) -> None:
@@ -170,6 +194,8 @@ class NetworkIR:
                     f"layer {layer.name!r}: weights {layer.weight.min()}..{layer.weight.max()} "
                     f"do not fit {bits} signed bits"
                 )
+            if isinstance(layer, LifLayer):
+                continue  # checked by check_lif_quantized
             if not isinstance(layer.threshold, int):
                 raise IRError(
                     f"layer {layer.name!r}: a quantized network needs an integer threshold, got {layer.threshold!r}"

@@ -1,0 +1,73 @@
+"""The LIF neuron kind without Lava: IR and file format, rate coding, the golden LIF arithmetic by hand."""
+
+import numpy as np
+import pytest
+
+from ttfs_deploy.coding import encode_rate
+from ttfs_deploy.errors import UsageError
+from ttfs_deploy.ir import IRError, load_ir, save_ir
+from ttfs_deploy.semantics.lif import simulate_rate
+
+from .test_lif_lava import lif_net
+
+
+def test_lif_ir_round_trips_through_a_file(tmp_path):
+    rng = np.random.default_rng(0)
+    net = lif_net(
+        [rng.integers(-128, 128, (5, 6)).astype(np.int32)], [dict(vth=30, du=4095, dv=410, bias_mant=-7)], 9, [0]
+    )
+    path = save_ir(net, tmp_path / "a.ttfs")
+    back = load_ir(path)
+    assert back.neuron == "lif" and back.rate == net.rate
+    layer = back.chain()[1]
+    assert layer.params() == net.chain()[1].params()
+    spikes = rng.random((3, 9, 6)) < 0.5
+    for a, b in zip(simulate_rate(back, spikes), simulate_rate(net, spikes)):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize(
+    "field, value, limit",
+    [("du", 4096, "0..4095"), ("dv", -1, "0..4095"), ("vth", 2**17, "0..131071"), ("bias_exp", 8, "0..7")],
+)
+def test_quantised_fields_outside_lava_widths_are_refused(field, value, limit):
+    params = dict(vth=30, du=4095, dv=410) | {field: value}
+    with pytest.raises(IRError, match=f"{field} must be an integer in {limit}"):
+        lif_net([np.ones((2, 3), np.int32)], [params], 5, [0]).chain()
+
+
+def test_float_decay_outside_0_1_is_refused():
+    with pytest.raises(IRError, match="float dv must be in 0..1"):
+        lif_net([np.ones((2, 3))], [dict(vth=1.0, du=1.0, dv=1.5)], 5, [0], quantized=False).chain()
+
+
+def test_bit_accurate_arithmetic_by_hand():
+    # one neuron, weight 3 << e = 1 -> a = 6 per step, u = a << 6 = 384 (du = 4095: no current memory),
+    # dv = 2048 halves v (rounding towards zero), vth << 6 = 640:
+    # v = 384, 192 + 384 = 576, 288 + 384 = 672 > 640 spike -> 0, 384, 576, 672 spike
+    net = lif_net([np.array([[3]], np.int32)], [dict(vth=10, du=4095, dv=2048)], 6, [1])
+    out = simulate_rate(net, np.ones((1, 6, 1), bool))[1]
+    np.testing.assert_array_equal(out.ravel(), [0, 0, 1, 0, 0, 1])
+
+
+def test_negative_values_decay_towards_zero_and_bias_shifts():
+    # a = -5 -> u = -320; dv = 2048: -320 -> -160 (not -161 as a floor would give); bias 3 << 2 = 12
+    # v = -320 + 12 = -308, then -154 - 320 + 12 = -462; never spikes; vth = 0 checks the sign only
+    net = lif_net([np.array([[-5]], np.int32)], [dict(vth=0, du=4095, dv=2048, bias_mant=3, bias_exp=2)], 4, [0])
+    assert simulate_rate(net, np.ones((1, 4, 1), bool))[1].sum() == 0
+
+
+def test_rate_coding_is_per_sample_and_seeded():
+    images = np.random.default_rng(0).integers(0, 256, (6, 20))
+    full = encode_rate(images, 15, seed=7)
+    np.testing.assert_array_equal(encode_rate(images[2:4], 15, seed=7, first_index=2), full[2:4])
+    assert not np.array_equal(encode_rate(images, 15, seed=8), full)
+    assert not full.transpose(0, 2, 1)[images == 0].any()  # black pixels never spike
+    regular = encode_rate(np.array([[0, 51, 255]]), 10, "regular")
+    np.testing.assert_array_equal(regular.sum(axis=1), [[0, 2, 10]])
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, 1.5, True])
+def test_seed_out_of_range_is_one_line(seed):
+    with pytest.raises(UsageError, match=r"input seed must be an integer in 0\.\.4294967295"):
+        encode_rate(np.zeros((1, 4)), 5, seed=seed)

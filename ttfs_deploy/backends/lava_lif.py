@@ -1,0 +1,162 @@
+"""``loihi-sim`` for rate-coded LIF networks: Lava's stock Dense + LIF on Lava's Loihi CPU simulator.
+
+Graph (one compiled graph streams every sample)::
+
+    RasterSource → Dense → LIFReset → Dense → ... → LIFReset
+                               ↓ s_out                 ↓ s_out
+                               └──────▶ RasterRecorder ◀┘ ── one message per sample (external pipe) ──▶ host
+
+* The neurons are Lava's ``lava.proc.lif.process.LIFReset``: the stock ``LIF`` plus a reset of ``u``
+  and ``v`` every ``reset_interval`` steps, run by ``PyLifResetModelBitAcc`` (the same
+  ``AbstractPyLifModelFixed`` arithmetic as ``PyLifModelBitAcc``) under ``Loihi2SimCfg(select_tag=
+  "fixed_pt")``; float IRs run ``PyLifResetModelFloat`` (``floating_pt``). The synapses are Lava's
+  ``Dense`` with the mixed-sign weight encoding of :mod:`ttfs_deploy.backends.lava_sim`.
+* Streaming: samples follow each other every ``T`` steps (sample ``j`` starts at Lava step
+  ``S = 1 + j T``). Dense delays a step, so layer ``k`` works on sample ``j`` in Lava steps
+  ``S + k .. S + k + T - 1``; its reset is at ``S + k`` (``reset_offset = (1 + k) mod T``), so each
+  layer sees exactly the sample's ``T`` steps of its input: the model's local time
+  (:mod:`ttfs_deploy.semantics.lif`). The run lasts ``n T + L`` steps (``L`` layers), no early stop.
+* Only source and read-out are ours (:mod:`.lava_procs.rate_process`); a Loihi board would run the
+  same Dense + LIF graph through lava-loihi, with its own spike I/O instead.
+
+Lava is imported lazily, as in :mod:`ttfs_deploy.backends.lava_sim`, whose run-and-stop machinery
+(deadline, dead-worker detection, clean stop on signals) this module uses.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from ttfs_deploy.backends import lava_sim
+from ttfs_deploy.backends.lava_sim import BackendUnavailable, LavaRunError
+from ttfs_deploy.compiler.mapping import check_target
+from ttfs_deploy.ir import IRError, NetworkIR
+from ttfs_deploy.semantics.lif import check_raster
+from ttfs_deploy.signals import worker_children
+
+__all__ = ["simulate", "missing"]
+
+_PIPE_BUFFER = 256
+
+
+def _lava() -> dict[str, Any]:
+    lava = lava_sim._lava()  # imports Lava (or raises BackendUnavailable) the one way this project does
+    try:
+        from lava.proc.lif.process import LIFReset
+
+        from ttfs_deploy.backends.lava_procs.rate_process import RasterRecorder, RasterSource
+    except ImportError as exc:
+        raise BackendUnavailable(f"the loihi-sim target needs Lava's LIF processes ({exc})") from None
+    return {**lava, "LIFReset": LIFReset, "RasterSource": RasterSource, "RasterRecorder": RasterRecorder}
+
+
+def missing() -> str | None:
+    """None when Lava is installed here, else what to install."""
+    return lava_sim.missing()
+
+
+def _neuron_args(ir: NetworkIR, layer: Any) -> dict:
+    if ir.is_quantized:
+        return {
+            "vth": int(layer.vth),
+            "du": int(layer.du),
+            "dv": int(layer.dv),
+            "bias_mant": int(layer.bias_mant),
+            "bias_exp": int(layer.bias_exp),
+        }
+    return {"vth": float(layer.vth), "du": float(layer.du), "dv": float(layer.dv), "bias_mant": float(layer.bias_mant)}
+
+
+def _build(ir: NetworkIR, spikes: np.ndarray, lava: dict) -> tuple:
+    layers = ir.chain()[1:]
+    n, T = spikes.shape[0], ir.T
+    source = lava["RasterSource"](spikes=spikes, name="source")
+    recorder = lava["RasterRecorder"](
+        sizes=[layer.size for layer in layers], T=T, n_samples=n, buffer_size=min(n, _PIPE_BUFFER), name="recorder"
+    )
+    upstream = source.s_out
+    for k, (layer, watch) in enumerate(zip(layers, recorder.watch_ports()), start=1):
+        dense = lava["Dense"](name=f"dense_{layer.name}", **lava_sim._dense_args(ir, k - 1, layer.weight, lava))
+        neuron = lava["LIFReset"](
+            shape=(layer.size,), reset_interval=T, reset_offset=(1 + k) % T, name=layer.name, **_neuron_args(ir, layer)
+        )
+        upstream.connect(dense.s_in)
+        dense.a_out.connect(neuron.a_in)
+        neuron.s_out.connect(watch)
+        upstream = neuron.s_out
+    tag = "fixed_pt" if ir.is_quantized else "floating_pt"
+    return source, recorder, lava["Loihi2SimCfg"](select_tag=tag)
+
+
+def _collect(recorder: Any, n: int, bits: int, deadline: float, actors_of: Any) -> np.ndarray:
+    port = recorder.receive_port()
+    out = np.empty((n, bits), dtype=np.uint8)
+    received, next_check, pause = 0, 0.0, 0.0005
+    while received < n:
+        if port.probe():
+            words = np.asarray(port.recv(), dtype=np.int32)
+            out[received] = np.unpackbits(words.view(np.uint8))[:bits]
+            received += 1
+            pause = 0.0005
+            continue
+        now = time.monotonic()
+        if now >= next_check:
+            problem = lava_sim._dead_actor_report(actors_of())
+            if problem:
+                raise LavaRunError(f"loihi-sim run failed after {received} of {n} samples: {problem}")
+            next_check = now + 0.05
+        if now > deadline:
+            raise LavaRunError(f"loihi-sim run did not finish in time ({received} of {n} samples done)")
+        time.sleep(pause)
+        pause = min(2 * pause, 0.01)
+    return out
+
+
+def simulate(
+    ir: NetworkIR, spikes: np.ndarray, early_stop: bool = False, timeout_s: float | None = None
+) -> list[np.ndarray]:
+    """Stream every sample's input raster through Lava; return per-layer rasters (input first, local time).
+
+    Equal to :func:`ttfs_deploy.semantics.lif.simulate_rate` spike for spike. ``early_stop`` is
+    refused: a rate sample always runs its ``T`` steps here (the decision step is read out afterwards).
+    """
+    layers = ir.chain()
+    if ir.neuron != "lif":
+        raise IRError("this is a fire-once (TTFS) network; the LIF Lava graph runs rate-coded LIF networks")
+    if early_stop:
+        raise IRError("early stop is not available for rate-coded networks on loihi-sim (each sample runs T steps)")
+    check_target(ir, "loihi-sim")
+    for layer in layers[1:]:
+        if layer.refractory:
+            raise BackendUnavailable(
+                f"layer {layer.name!r}: refractory {layer.refractory}: Lava's bit-accurate LIF has no refractory "
+                "period (refractory must be 0 on loihi-sim)"
+            )
+    spikes = check_raster(spikes, layers[0].size, ir.T)
+    n, T = spikes.shape[0], ir.T
+    sizes = [layer.size for layer in layers[1:]]
+    if n == 0:
+        return [spikes] + [np.zeros((0, T, s), dtype=np.uint8) for s in sizes]
+    lava = _lava()
+    source, recorder, run_cfg = _build(ir, spikes, lava)
+    limit = lava_sim.default_timeout(n, T) if timeout_s is None else float(timeout_s)
+    deadline = time.monotonic() + limit
+    graceful = True
+    try:
+        with worker_children():
+            source.run(condition=lava["RunContinuous"](), run_cfg=run_cfg)
+            flat = _collect(recorder, n, T * sum(sizes), deadline, lambda: lava_sim._actors(source))
+    except BaseException:
+        graceful = False
+        raise
+    finally:
+        if getattr(source, "runtime", None) is not None:
+            lava_sim._stop(source, lava_sim._actors(source), graceful)
+    rasters, offset = [spikes], 0
+    for size in sizes:
+        rasters.append(np.ascontiguousarray(flat[:, offset : offset + T * size].reshape(n, T, size)))
+        offset += T * size
+    return rasters

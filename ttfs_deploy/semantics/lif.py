@@ -1,0 +1,162 @@
+"""What a rate-coded network of Loihi CUBA LIF neurons computes, bit for bit: the spec golden runs.
+
+NumPy + Numba, no torch, no Lava. The quantised arithmetic is Lava 0.10's ``PyLifModelBitAcc``
+(``lava/proc/lif/models.py``, ``AbstractPyLifModelFixed``) fed by Lava's bit-accurate ``Dense``;
+``tests/test_lif_lava.py`` holds Lava to it spike for spike. Per layer, neuron and step ``t`` of a
+sample (``u = v = 0`` before step 0, every ``>>`` arithmetic)::
+
+    a    = shift(sum of the int mantissas q_ji of the inputs spiking at t, e)    # Dense, exponent e
+    d    = u * (4096 - (du + 1));  d = sign(d) * (|d| >> 12)                      # current decay, rounds to 0
+    d    = d + (a << 6)                                                           # act_shift = 6
+    u    = d - 2^24 if d > 2^23 else d;  u = d + 2^24 if u <= -2^23               # Lava's 24-bit wrap, as written
+    if t > refractory_end:                                                        # (refractory 0: always)
+        w = v * (4096 - dv);  w = sign(w) * (|w| >> 12)                          # voltage decay
+        v = clip(w + u + (bias_mant << bias_exp), -(2^23 - 1), 2^23 - 1)
+    spike = v > (vth << 6);  v = 0 where spike;  refractory_end = t + refractory where spike
+
+Float networks use Lava's ``PyLifModelFloat`` in float64: ``u = u (1 - du) + a``, ``v = v (1 - dv) + u
++ bias``, spike ``v > vth``, ``v = 0``.
+
+Time: every layer runs the sample's ``T`` steps in its own *local* time ``0..T-1``, and layer ``k``'s
+local step ``t`` takes layer ``k - 1``'s spikes of *its* local step ``t`` (no delay inside the model).
+On Lava each Dense adds a step, so layer ``k``'s local step ``t`` is hardware step ``t + k`` from the
+sample's start (:func:`hardware_step`); a sample's output is complete ``T + L - 1`` steps after its
+start (``L`` LIF layers) while samples follow each other every ``T`` steps.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from ttfs_deploy.ir import IRError, NetworkIR
+from ttfs_deploy.semantics.kernels import _in_parallel
+
+__all__ = ["check_raster", "lif_layer", "simulate_rate", "hardware_step"]
+
+_M = 1 << 23  # 2^(24 - 1): Lava's 24-bit u and v
+
+
+@njit(cache=True, nogil=True)
+def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, lo, hi):  # pragma: no cover - compiled
+    n_in, n_out = qT.shape
+    T = spikes.shape[1]
+    a = np.empty(n_out, np.int64)
+    u = np.empty(n_out, np.int64)
+    v = np.empty(n_out, np.int64)
+    ref_end = np.empty(n_out, np.int64)
+    vth_eff = vth << 6
+    for k in range(lo, hi):
+        u[:] = 0
+        v[:] = 0
+        ref_end[:] = -1
+        for t in range(T):
+            a[:] = 0
+            for i in range(n_in):
+                if spikes[k, t, i]:
+                    for j in range(n_out):
+                        a[j] += qT[i, j]
+            for j in range(n_out):
+                x = a[j] << e if e >= 0 else a[j] >> -e
+                d = u[j] * (4096 - (du + 1))
+                d = -((-d) >> 12) if d < 0 else d >> 12
+                d += x << 6
+                w = d - 2 * _M if d > _M else d
+                if w <= -_M:
+                    w = d + 2 * _M
+                u[j] = w
+                if t > ref_end[j]:
+                    y = v[j] * (4096 - dv)
+                    y = -((-y) >> 12) if y < 0 else y >> 12
+                    y = y + w + bias
+                    v[j] = min(max(y, -(_M - 1)), _M - 1)
+                if v[j] > vth_eff:
+                    out[k, t, j] = 1
+                    v[j] = 0
+                    ref_end[j] = t + refractory
+
+
+@njit(cache=True, nogil=True)
+def _lif_float(spikes, wT, du, dv, vth, bias, refractory, out, lo, hi):  # pragma: no cover - compiled
+    n_in, n_out = wT.shape
+    T = spikes.shape[1]
+    a = np.empty(n_out, np.float64)
+    u = np.empty(n_out, np.float64)
+    v = np.empty(n_out, np.float64)
+    ref_end = np.empty(n_out, np.int64)
+    for k in range(lo, hi):
+        u[:] = 0.0
+        v[:] = 0.0
+        ref_end[:] = -1
+        for t in range(T):
+            a[:] = 0.0
+            for i in range(n_in):
+                if spikes[k, t, i]:
+                    for j in range(n_out):
+                        a[j] += wT[i, j]
+            for j in range(n_out):
+                u[j] = u[j] * (1.0 - du) + a[j]
+                if t > ref_end[j]:
+                    v[j] = v[j] * (1.0 - dv) + u[j] + bias
+                if v[j] > vth:
+                    out[k, t, j] = 1
+                    v[j] = 0.0
+                    ref_end[j] = t + refractory
+
+
+def check_raster(spikes: np.ndarray, n_in: int, T: int) -> np.ndarray:
+    """Validate a ``(n, T, n_in)`` spike raster (0/1) and return it as contiguous uint8."""
+    s = np.asarray(spikes)
+    if s.ndim != 3 or s.shape[1:] != (T, n_in):
+        raise ValueError(f"input spikes must have shape (n_samples, {T}, {n_in}), got {s.shape}")
+    if s.size and s.dtype != bool and not np.isin(s, (0, 1)).all():
+        raise ValueError("input spikes must be 0 or 1")
+    return np.ascontiguousarray(s, dtype=np.uint8)
+
+
+def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None) -> np.ndarray:
+    """One LIF layer's output raster ``(n, T, n_out)`` uint8 for input raster ``(n, T, n_in)``.
+
+    ``exponent`` None: float arithmetic; else the layer's weight exponent (integer arithmetic).
+    """
+    spikes = np.ascontiguousarray(spikes, dtype=np.uint8)
+    n, T, _ = spikes.shape
+    out = np.zeros((n, T, layer.size), dtype=np.uint8)
+    if exponent is None:
+        wT = np.ascontiguousarray(np.asarray(layer.weight, np.float64).T)
+        args = (wT, float(layer.du), float(layer.dv), float(layer.vth), float(layer.bias_mant), int(layer.refractory))
+
+        def task(part: slice) -> None:
+            _lif_float(spikes, *args, out, part.start, part.stop)
+    else:
+        qT = np.ascontiguousarray(np.asarray(layer.weight, np.int64).T)
+        bias = int(layer.bias_mant) << int(layer.bias_exp)
+        args = (qT, int(exponent), int(layer.du), int(layer.dv), int(layer.vth), bias, int(layer.refractory))
+
+        def task(part: slice) -> None:
+            _lif_fixed(spikes, *args, out, part.start, part.stop)
+
+    _in_parallel(task, n, int(spikes.sum()) * layer.size + n * T * layer.size)
+    return out
+
+
+def simulate_rate(ir: NetworkIR, spikes: np.ndarray) -> list[np.ndarray]:
+    """Spike rasters of every layer, input first: ``(n, T, size)`` uint8 each, in local time.
+
+    ``spikes`` is the input raster, e.g. :func:`ttfs_deploy.coding.encode_rate`'s output.
+    """
+    layers = ir.chain()
+    if ir.neuron != "lif":
+        raise IRError("this is a fire-once (TTFS) network; the rate simulator runs LIF networks")
+    if ir.delay != 1:
+        raise IRError(f"the golden simulator models a one-step delay per layer, got delay={ir.delay}")
+    rasters = [check_raster(spikes, layers[0].size, ir.T)]
+    for k, layer in enumerate(layers[1:]):
+        exponent = ir.quant.weight_exponents[k] if ir.is_quantized else None
+        rasters.append(lif_layer(rasters[-1], layer, exponent))
+    return rasters
+
+
+def hardware_step(layer_index: int, local_step: np.ndarray | int, delay: int = 1):
+    """Hardware step (from the sample's start) of layer ``layer_index``'s (input = 0) local step."""
+    return local_step + layer_index * delay
