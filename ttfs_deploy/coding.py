@@ -130,7 +130,7 @@ def encode_rate(
         raise UsageError(f"T must be at least 1 step, got {T}")
     pixels = _check_images(images)
     n = pixels.shape[0]
-    p = _rate_probabilities(pixels.reshape(n, -1), max_rate)
+    p = _rate_probabilities(pixels.reshape(n, int(np.prod(pixels.shape[1:]))), max_rate)
     if scheme == "regular":
         steps = np.arange(T + 1, dtype=np.float64)[None, :, None]
         counts = np.floor(steps * p[:, None, :] + 1e-9)

@@ -80,6 +80,7 @@ def run_model(args: argparse.Namespace):
         calibration=calibration,
         calibration_samples=args.calibration_limit,
         timeout_s=getattr(args, "timeout", None),
+        input_seed=getattr(args, "input_seed", 0),
     )
 
 
@@ -199,6 +200,12 @@ def run_args(
         f"and step, at most {DEFAULT_TIMEOUT_CAP_S:.0f} s)",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument(
+        "--input-seed",
+        type=SEED,
+        default=0,
+        help="rate-coded (LIF) networks: seed of the Poisson input spikes, the same on every target (recorded in --json)",
+    )
     early_stop_args(p)
 
 

@@ -27,6 +27,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     trace = check_output(args.trace, inputs=[args.model]) if args.trace else None
     dataset, outcome = run_model(args)
+    if getattr(outcome.result, "reconstructions", None) is not None:  # a rate-coded autoencoder
+        from ttfs_deploy.cli.rate_cmds import finish_recon_run
+
+        return finish_recon_run(args, dataset, outcome)
     result = outcome.result.to_json() | {"early_stop": outcome.early_stop, "profile": outcome.profile}
     if trace is not None:
         save_trace(trace, outcome.trace())
@@ -193,6 +197,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("model", help="checkpoint (.pt) or compiled artifact (.ttfs)")
     run_args(p, RUN_TARGETS, "float", None, ON_THE_FLY)
     p.add_argument("--trace", help="write per-layer spike times to this .npz file")
+    p.add_argument("--out", help="autoencoders: write the reconstructions to this .npy file (uint8, N x 28 x 28)")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(

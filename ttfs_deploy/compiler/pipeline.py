@@ -60,7 +60,12 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
     if path.suffix == ".ttfs":
         return load_ir(path)
     from ttfs_deploy.train.checkpoint import load_checkpoint  # torch is needed only here
+    from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
 
+    if is_rate_checkpoint(path):
+        from ttfs_deploy.compiler.lif import rate_network_ir
+
+        return rate_network_ir(load_rate_checkpoint(path))
     ckpt = load_checkpoint(path)
     weights = [w.detach().double().numpy() for w in ckpt.model.weights]
     ir = from_checkpoint_weights(weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape)
@@ -84,6 +89,10 @@ def compile_network(
         raise UsageError(f"cannot compile for target {target!r}; compile targets: {', '.join(TARGETS)}")
     if ir.is_quantized:
         raise IRError("this artifact is already compiled; compile the checkpoint (.pt) instead")
+    if ir.neuron == "lif":
+        from ttfs_deploy.compiler.lif import compile_rate
+
+        return compile_rate(ir, target, profile_name)
     profile = load_profile(profile_name)
 
     def spikes(data: Dataset | None):

@@ -31,7 +31,15 @@ import numpy as np
 from ttfs_deploy.errors import short
 from ttfs_deploy.ir.layers import IRError, _frozen_array
 
-__all__ = ["LifLayer", "RateCoding", "LIF_FIELD_LIMITS", "RATE_SCHEMES", "check_lif_quantized", "TASKS"]
+__all__ = [
+    "LifLayer",
+    "RateCoding",
+    "LIF_FIELD_LIMITS",
+    "LIF_INPUT_LIMITS",
+    "RATE_SCHEMES",
+    "check_lif_quantized",
+    "TASKS",
+]
 
 RATE_SCHEMES = ("poisson", "regular")  # same as ttfs_deploy.coding (kept here so the IR stays dependency-free)
 TASKS = ("classify", "autoencode")  # what a rate network's output means
@@ -44,6 +52,8 @@ LIF_FIELD_LIMITS = {
     "bias_mant": (-4096, 4095),  # signed 13-bit
     "bias_exp": (0, 7),  # unsigned 3-bit
 }
+# a step's synaptic input a (Dense a_out / LIF a_in, declared precision=16 in Lava 0.10): signed 16-bit
+LIF_INPUT_LIMITS = (-(2**15), 2**15 - 1)
 
 
 def _number(value: Any, layer: str, key: str) -> float | int:

@@ -93,6 +93,7 @@ def run_target(
     calibration: str | None = CALIBRATION_DATA,
     calibration_samples: int | None = CALIBRATION_SAMPLES,
     timeout_s: float | None = None,
+    input_seed: int = 0,
 ) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
 
@@ -101,8 +102,15 @@ def run_target(
     (a full run costs nothing there); golden with early stop reports the same view Lava does.
     A checkpoint on an integer target is compiled as ``ttfs-deploy compile`` compiles it (same
     calibration, ``profile`` default: the artifact's own, else loihi2), so every command runs the
-    same integer network.
+    same integer network. A rate-coded LIF network runs through
+    :func:`ttfs_deploy.pipelines.run_rate.run_rate_target` (its inputs drawn with ``input_seed``).
     """
+    from ttfs_deploy.pipelines.run_rate import is_rate_model, run_rate_target
+
+    if is_rate_model(model_path):
+        return run_rate_target(
+            model_path, target, dataset, profile, early_stop, progress, timeout_s=timeout_s, input_seed=input_seed
+        )
     if target == "float":
         if pathlib.Path(model_path).suffix == ".ttfs":
             raise IRError(f"{model_path}: target float needs the checkpoint (.pt); a .ttfs artifact is quantized")

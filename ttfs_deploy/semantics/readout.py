@@ -125,3 +125,47 @@ def classify(times: list[np.ndarray], labels: np.ndarray, T: int, target: str) -
         ties=int(tied.sum()),
         ties_correct=int((tied & (prediction == labels)).sum()),
     )
+
+
+# --- rate-coded networks (spike counts) -----------------------------------------------------------
+
+
+def count_predictions(counts: np.ndarray) -> np.ndarray:
+    """Arg-max of output spike counts over the last axis, lowest index on ties, ``-1`` where no output spiked."""
+    counts = np.asarray(counts)
+    return np.where(counts.max(axis=-1) > 0, counts.argmax(axis=-1), -1)
+
+
+def rate_decision_steps(output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rate networks' decision step (an oracle bound): the earliest output step after which the running
+    spike count's arg-max (:func:`count_predictions`) never changes again.
+
+    ``output`` is the output layer's ``(n, T, n_out)`` raster in its local time. Returns the final
+    predictions (the whole window's arg-max, ``-1`` = no output spike) and each sample's decision step
+    in local steps (``T`` where the prediction is ``-1``). A chip cannot know this step when it
+    reaches it (later spikes could still change the count): :func:`lead_decision_steps` is the causal rule.
+    """
+    running = count_predictions(np.cumsum(np.asarray(output, dtype=np.int64), axis=1))  # (n, T)
+    final = running[:, -1]
+    T = running.shape[1]
+    differs = running != final[:, None]
+    last_differing = np.where(differs.any(axis=1), T - 1 - np.argmax(differs[:, ::-1], axis=1), -1)
+    return final, np.where(final >= 0, last_differing + 1, T).astype(np.int64)
+
+
+def lead_decision_steps(output: np.ndarray, lead: int) -> tuple[np.ndarray, np.ndarray]:
+    """Causal early stop for rate networks: stop at the first output step where the leading neuron's
+    count exceeds every other neuron's by at least ``lead`` spikes, and decide for it.
+
+    Samples that never reach the lead run to the end and take the window's arg-max. Returns
+    (predictions, local decision steps; ``T`` where no output spiked at all).
+    """
+    counts = np.cumsum(np.asarray(output, dtype=np.int64), axis=1)  # (n, T, n_out)
+    n, T = counts.shape[:2]
+    top2 = -np.partition(-counts, 1, axis=2)[:, :, :2] if counts.shape[2] > 1 else np.concatenate(
+        [counts, np.zeros_like(counts)], axis=2
+    )
+    reached = (top2[:, :, 0] - top2[:, :, 1]) >= lead
+    first = np.where(reached.any(axis=1), reached.argmax(axis=1), T - 1)
+    prediction = count_predictions(counts[np.arange(n), first])
+    return prediction, np.where(prediction >= 0, first, T).astype(np.int64)

@@ -1,0 +1,141 @@
+"""Run a rate-coded LIF network on a target: the ``ttfs-deploy run`` pipeline for the second neuron kind.
+
+Inputs are made on the host by :func:`ttfs_deploy.coding.encode_rate` from the network's coding and
+the run's ``input_seed`` (sample ``k`` of the data set always gets the same spikes, whatever the
+target or chunk), so float, golden and loihi-sim see the same spikes. Every target returns per-layer
+rasters in the model's local time; :mod:`ttfs_deploy.semantics.rate` turns them into results.
+"""
+
+from __future__ import annotations
+
+import pathlib
+import time
+
+import numpy as np
+from tqdm import tqdm
+
+from ttfs_deploy.coding import encode_rate
+from ttfs_deploy.compiler.pipeline import deploy
+from ttfs_deploy.data import Dataset, check_labels
+from ttfs_deploy.ir import IRError, NetworkIR, load_ir
+from ttfs_deploy.models import resolve_model
+from ttfs_deploy.semantics.lif import simulate_rate
+from ttfs_deploy.semantics.rate import classify_rate, reconstruct
+
+__all__ = ["is_rate_model", "rate_rasters", "run_rate_target", "GOLDEN_CHUNK", "LAVA_CHUNK"]
+
+GOLDEN_CHUNK = 1000  # samples per golden call: bounds the (n, T, 784) input raster in memory
+LAVA_CHUNK = 100  # samples per Lava graph (one start-up each)
+
+
+def is_rate_model(model_path: str | pathlib.Path) -> bool:
+    """True when ``model_path`` (``.pt``, ``.ttfs`` or a shipped name) holds a rate-coded LIF network."""
+    path = resolve_model(model_path)
+    if path.suffix == ".ttfs":
+        return load_ir(path).neuron == "lif"
+    from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint
+
+    return is_rate_checkpoint(path)
+
+
+def _encode(ir_or_coding: tuple, images: np.ndarray, seed: int, start: int) -> np.ndarray:
+    T, scheme, max_rate = ir_or_coding
+    return encode_rate(images, T, scheme, seed, max_rate, first_index=start)
+
+
+def rate_rasters(
+    target: str,
+    ir: NetworkIR,
+    images: np.ndarray,
+    seed: int,
+    progress: bool = False,
+    timeout_s: float | None = None,
+) -> list[np.ndarray]:
+    """Every layer's raster (input first) of the integer network ``ir`` on ``golden`` or ``loihi-sim``."""
+    coding = (ir.T, ir.rate.scheme, ir.rate.max_rate)
+    if target == "golden":
+        step, run = GOLDEN_CHUNK, lambda spikes, left: simulate_rate(ir, spikes)
+    elif target in ("loihi-sim", "loihi-hw"):
+        from ttfs_deploy.backends import lava_lif
+
+        if target == "loihi-hw":
+            from ttfs_deploy.backends.lava_sim import BackendUnavailable
+
+            raise BackendUnavailable("loihi-hw for LIF networks needs lava-loihi and a board, neither is here")
+        step, run = LAVA_CHUNK, lambda spikes, left: lava_lif.simulate(ir, spikes, timeout_s=left)
+    else:
+        raise IRError(f"target {target!r} does not run integer LIF networks")
+    deadline = None if timeout_s is None else time.monotonic() + timeout_s
+    chunks = []
+    starts = range(0, len(images), step)
+    for start in tqdm(starts, desc=target, unit="chunk", disable=not progress or len(starts) <= 1):
+        left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
+        chunks.append(run(_encode(coding, images[start : start + step], seed, start), left))
+    if not chunks:
+        return [np.zeros((0, ir.T, n), np.uint8) for n in ir.sizes]
+    return [np.concatenate(layer) for layer in zip(*chunks)]
+
+
+def _float_rasters(model_path, dataset: Dataset, seed: int) -> tuple[list[np.ndarray], str]:
+    import torch
+
+    from ttfs_deploy.reproducible import one_thread
+    from ttfs_deploy.train.lif_checkpoint import load_rate_checkpoint
+
+    if pathlib.Path(model_path).suffix == ".ttfs":
+        raise IRError(f"{model_path}: target float needs the checkpoint (.pt); a .ttfs artifact is quantized")
+    ckpt = load_rate_checkpoint(resolve_model(model_path))
+    _check_inputs(dataset, ckpt.model.sizes, ckpt.model.task)
+    coding = (ckpt.model.T, ckpt.scheme, ckpt.max_rate)
+    rasters = []
+    with one_thread():
+        for start in range(0, len(dataset.images), GOLDEN_CHUNK):
+            spikes = torch.from_numpy(_encode(coding, dataset.images[start : start + GOLDEN_CHUNK], seed, start))
+            rasters.append([r.numpy() for r in ckpt.model.rasters(spikes)])
+    return [np.concatenate(layer) for layer in zip(*rasters)], ckpt.model.task
+
+
+def run_rate_target(
+    model_path: str,
+    target: str,
+    dataset: Dataset,
+    profile: str | None = None,
+    early_stop: bool | None = None,
+    progress: bool = False,
+    calibration: str | None = None,
+    calibration_samples: int | None = None,
+    timeout_s: float | None = None,
+    input_seed: int = 0,
+):
+    """Run a rate-coded model on ``target``: an :class:`~ttfs_deploy.pipelines.run.Outcome` whose result
+    is a :class:`~ttfs_deploy.semantics.rate.RateRunResult` (classifier) or
+    :class:`~ttfs_deploy.semantics.rate.ReconResult` (autoencoder), and whose ``times`` are the rasters."""
+    from ttfs_deploy.pipelines.run import Outcome
+
+    if early_stop:
+        raise IRError("early stop is for TTFS networks; a rate-coded sample runs its T steps (see causal in --json)")
+    encode_rate(dataset.images[:0], 2, seed=input_seed)  # the seed is checked before anything runs
+    if target == "float":
+        rasters, task = _float_rasters(model_path, dataset, input_seed)
+        ir, note, used_profile = None, "", None
+    else:
+        deployed = deploy(model_path, target, profile, calibration=None)
+        ir, used_profile = deployed.ir, deployed.profile
+        note = deployed.note
+        _check_inputs(dataset, ir.sizes, ir.rate.task)
+        rasters = rate_rasters(target, ir, dataset.images, input_seed, progress, timeout_s)
+        task = ir.rate.task
+    if task == "autoencode":
+        result = reconstruct(rasters, dataset.images, target, input_seed)
+    else:
+        result = classify_rate(rasters, dataset.labels, target, input_seed)
+    return Outcome(result, rasters, ir, False, note, used_profile)
+
+
+def _check_inputs(dataset: Dataset, sizes: list[int], task: str) -> None:
+    if task == "classify":
+        check_labels(dataset, sizes[-1])
+    if dataset.images.shape[1] != sizes[0]:
+        raise IRError(
+            f"data {dataset.name} has {dataset.images.shape[1]} pixels per image but the model expects {sizes[0]} inputs"
+        )
