@@ -265,8 +265,8 @@ def _collect(graph: _Graph, n: int, deadline: float, actors_of: Any) -> list[np.
             next_check = now + 0.05
         if now > deadline:
             raise LavaRunError(
-                f"loihi-sim run did not finish in time ({received} of {n} samples done); "
-                "a Lava ProcessModel may have hung"
+                f"loihi-sim run did not finish in time ({received} of {n} samples done; "
+                "--timeout SECONDS sets it); a Lava ProcessModel may have hung"
             )
         time.sleep(pause)
         pause = min(2 * pause, 0.01)  # back off while samples take long; the Lava workers need the cores
