@@ -15,6 +15,7 @@ sparse files, gzip members of zeros), so the whole file stays fast and light.
 
 Cases that fail today are kept as ordinary tests: they are the specification for the fixes.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -24,12 +25,15 @@ import gzip
 import io
 import os
 import pathlib
+import re
 import resource
 import signal
 import socket
+import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 import traceback
 import warnings
@@ -39,7 +43,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ttfs_deploy.cli import main
@@ -49,9 +53,12 @@ GiB = 2**30
 FAST = ("--data", "digits:test", "--limit", "20", "--calibration", "none")  # 8x8 digits for the 64-input model
 NOCAL = ("--calibration", "none")  # a .pt on an integer target is compiled; mnist calibration does not fit 64 inputs
 PWNED = "PWNED-by-ttfs-bad-input"  # a file that hostile input tries to create (code execution)
+# hypothesis: report the first failing example as found (shrinking a failure here costs a minute)
+NO_SHRINK = (Phase.explicit, Phase.reuse, Phase.generate)
 
 
 # --- in-process harness ---------------------------------------------------------------------------
+
 
 @dataclasses.dataclass
 class Result:
@@ -217,19 +224,49 @@ def refusal_problems(result: Result) -> list[str]:
         problems.append(f"{len(lines)} lines on stderr, expected 1")
     elif not lines[0].startswith("ttfs-deploy"):
         problems.append(f"stderr line does not start with 'ttfs-deploy': {lines[0][:120]!r}")
+    elif "unrecognized arguments" in lines[0]:  # the case's command line is stale, not its input refused
+        problems.append(f"refused for an unknown option, not for the bad input: {lines[0][:200]!r}")
     return problems
 
 
+def traceback_summary(err: str) -> str:
+    """'raised EXC at FILE:LINE (FUNCTION)': the last traceback's exception and innermost project frame."""
+    lines = err.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.startswith("Traceback (most recent call last)")]
+    if not starts:
+        return ""
+    block = lines[starts[-1] + 1 :]
+    exc = next((line for line in block if line and not line.startswith(" ")), "?")
+    frames = [m for m in (re.match(r'\s*File "([^"]+)", line (\d+), in (\S+)', line) for line in block) if m]
+    ours = [m for m in frames if "ttfs_deploy" in m.group(1) and "/tests/" not in m.group(1)]
+    where = ours[-1] if ours else (frames[-1] if frames else None)
+    at = f"{where.group(1).split('/ttfs_deploy/')[-1]}:{where.group(2)} ({where.group(3)})" if where else "?"
+    return f"raised {exc[:300]} at {at}"
+
+
 def explain(problems: list[str], result: Result, argv) -> str:
-    return ("; ".join(problems) + f"\ncommand: ttfs-deploy {' '.join(map(str, argv))}\n--- stderr (tail) ---\n"
-            + result.err[-4000:] + "\n--- stdout (tail) ---\n" + result.out[-600:])
+    summary = traceback_summary(result.err)
+    return (
+        "; ".join(problems)
+        + (f"\n{summary}" if summary else "")
+        + f"\ncommand: ttfs-deploy {' '.join(map(str, argv))}\n--- stderr (tail) ---\n"
+        + result.err[-4000:]
+        + "\n--- stdout (tail) ---\n"
+        + result.out[-600:]
+    )
 
 
-def check_refused(argv, root: pathlib.Path, capsys, memory: int = 2 * GiB, timeout: float | None = None
-                  ) -> Result:
+def _is_fifo(path: str) -> bool:
+    try:
+        return stat.S_ISFIFO(os.lstat(path).st_mode)
+    except OSError:  # missing, name too long, ...
+        return False
+
+
+def check_refused(argv, root: pathlib.Path, capsys, memory: int = 2 * GiB, timeout: float | None = None) -> Result:
     """Run ``argv`` in-process and assert the whole promise."""
     guard = Guard(root, argv)
-    fifos = [pathlib.Path(p) for p in _paths_in(argv) if pathlib.Path(p).is_fifo()]
+    fifos = [pathlib.Path(p) for p in _paths_in(argv) if _is_fifo(p)]
     result = cli(argv, capsys, memory, timeout, fifos)
     problems = refusal_problems(result) + guard.problems()
     assert not problems, explain(problems, result, argv)
@@ -237,6 +274,7 @@ def check_refused(argv, root: pathlib.Path, capsys, memory: int = 2 * GiB, timeo
 
 
 # --- files ------------------------------------------------------------------------------------------
+
 
 class Evil:
     """Pickles to a call that creates the PWNED file: loading it with pickle enabled runs code."""
@@ -250,8 +288,9 @@ class Evil:
 
 def idx_bytes(array: np.ndarray) -> bytes:
     array = np.asarray(array)
-    return bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + \
-        array.astype(np.uint8).tobytes()
+    return (
+        bytes([0, 0, 8, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape) + array.astype(np.uint8).tobytes()
+    )
 
 
 def idx_header(*dims: int) -> bytes:
@@ -364,6 +403,7 @@ budget:
 
 # --- shared artefacts -------------------------------------------------------------------------------
 
+
 @dataclasses.dataclass
 class Ctx:
     folder: pathlib.Path
@@ -388,8 +428,30 @@ def _main_ok(argv) -> None:
 def ctx(tmp_path_factory) -> Ctx:
     folder = tmp_path_factory.mktemp("shared")
     model = folder / "digits.pt"
-    _main_ok(["train", "--arch", "64-20-10", "--data", "digits:train", "--val-data", "digits:test", "--epochs", "1",
-              "--ann-epochs", "2", "--limit", "300", "--shift", "0", "--seed", "1", "-o", model, "--json"])
+    _main_ok(
+        [
+            "train",
+            "--arch",
+            "64-20-10",
+            "--data",
+            "digits:train",
+            "--val-data",
+            "digits:test",
+            "--epochs",
+            "1",
+            "--ann-epochs",
+            "2",
+            "--limit",
+            "300",
+            "--shift",
+            "0",
+            "--seed",
+            "1",
+            "-o",
+            model,
+            "--json",
+        ]
+    )
     checkpoint = torch.load(model, weights_only=True)
     ck784 = copy.deepcopy(checkpoint)
     ck784["arch"], ck784["thresholds"] = [784, 10], [100.0]
@@ -398,11 +460,25 @@ def ctx(tmp_path_factory) -> Ctx:
     model784 = folder / "mnist784.pt"
     torch.save(ck784, model784)
     ttfs = folder / "digits.ttfs"
-    _main_ok(["compile", model, "--target", "golden", "--calibration", "none", "--data", "none", "-o", ttfs,
-              "--json"])
+    _main_ok(["compile", model, "--target", "golden", "--calibration", "none", "--data", "none", "-o", ttfs, "--json"])
     trace = folder / "good.npz"
-    _main_ok(["trace", "record", model, "--target", "golden", "--data", "digits:test", "--limit", "10", *NOCAL,
-              "-o", trace, "--json"])
+    _main_ok(
+        [
+            "trace",
+            "record",
+            model,
+            "--target",
+            "golden",
+            "--data",
+            "digits:test",
+            "--limit",
+            "10",
+            *NOCAL,
+            "-o",
+            trace,
+            "--json",
+        ]
+    )
     rng = np.random.default_rng(0)
     idx = write_idx_pair(folder, rng.integers(0, 256, (20, 8, 8)), rng.integers(0, 10, 20), "good")
     return Ctx(folder, model, checkpoint, model784, ck784, ttfs, trace, idx)
@@ -419,8 +495,20 @@ def test_controls_succeed(ctx, tmp_path, capsys):
         ["run", ctx.model, "--target", "golden", *FAST],
         ["run", ctx.ttfs, "--target", "golden", "--data", ctx.idx],
         ["run", ctx.model784, "--target", "golden", "--data", "mnist-5k:val", "--limit", "5"],
-        ["compile", ctx.model, "--target", "golden", "--profile", profile, "--calibration", "none", "--data", "none",
-         "-o", tmp_path / "ok.ttfs"],
+        [
+            "compile",
+            ctx.model,
+            "--target",
+            "golden",
+            "--profile",
+            profile,
+            "--calibration",
+            "none",
+            "--data",
+            "none",
+            "-o",
+            tmp_path / "ok.ttfs",
+        ],
         ["profile", ctx.model, "--target", "golden", "--profile", profile, *FAST],
         ["budget", "check", budget, ctx.model, "--target", "golden", "--profile", "loihi1", *FAST],
         ["trace", "diff", ctx.trace, ctx.trace],
@@ -447,9 +535,16 @@ def run_subprocess(argv, close_stdout: bool = False, timeout: float = SUBPROCESS
     """
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "ttfs_deploy", *map(str, argv)], cwd=REPO, env=env,
-                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True, preexec_fn=_limit_child)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ttfs_deploy", *map(str, argv)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        preexec_fn=_limit_child,
+    )
     out = ""
     if close_stdout:
         proc.stdout.close()
@@ -486,8 +581,21 @@ def _sub_profile_bomb(key):
         path = tmp / "bomb.yaml"
         lines = [line for line in PROFILE_YAML.splitlines() if not line.startswith(f"{key}:")]
         path.write_text("\n".join(lines) + "\n" + bomb_yaml(key))
-        return ["compile", ctx.model, "--target", "golden", "--profile", path, "--calibration", "none",
-                "--data", "none", "-o", tmp / "out.ttfs"]
+        return [
+            "compile",
+            ctx.model,
+            "--target",
+            "golden",
+            "--profile",
+            path,
+            "--calibration",
+            "none",
+            "--data",
+            "none",
+            "-o",
+            tmp / "out.ttfs",
+        ]
+
     return build
 
 
@@ -507,36 +615,133 @@ def _images_file(tmp):
 BLOCKING_FILES = {
     "fifo-as-ttfs": lambda tmp, ctx: ["run", _fifo(tmp / "m.ttfs"), "--target", "golden", *FAST],
     "fifo-as-checkpoint": lambda tmp, ctx: ["run", _fifo(tmp / "m.pt"), "--target", "float", *FAST],
-    "fifo-as-compile-input": lambda tmp, ctx: ["compile", _fifo(tmp / "m.pt"), "--target", "golden",
-                                               "--calibration", "none", "--data", "none", "-o", tmp / "o.ttfs"],
-    "fifo-as-idx-images": lambda tmp, ctx: ["run", ctx.model, "--target", "golden",
-                                            "--data", f"idx:{_fifo(tmp / 'i.idx')},{_labels_file(tmp)}"],
-    "fifo-as-idx-labels": lambda tmp, ctx: ["run", ctx.model, "--target", "golden",
-                                            "--data", f"idx:{_images_file(tmp)},{_fifo(tmp / 'l.idx')}"],
-    "fifo-as-budget": lambda tmp, ctx: ["budget", "check", _fifo(tmp / "b.yaml"), ctx.model, "--target", "golden",
-                                        "--profile", "loihi1", *FAST],
-    "fifo-as-profile-yaml": lambda tmp, ctx: ["compile", ctx.model, "--target", "golden", "--profile",
-                                              _fifo(tmp / "p.yaml"), "--calibration", "none", "--data", "none",
-                                              "-o", tmp / "o.ttfs"],
+    "fifo-as-compile-input": lambda tmp, ctx: [
+        "compile",
+        _fifo(tmp / "m.pt"),
+        "--target",
+        "golden",
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
+    "fifo-as-idx-images": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_fifo(tmp / 'i.idx')},{_labels_file(tmp)}",
+    ],
+    "fifo-as-idx-labels": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_images_file(tmp)},{_fifo(tmp / 'l.idx')}",
+    ],
+    "fifo-as-budget": lambda tmp, ctx: [
+        "budget",
+        "check",
+        _fifo(tmp / "b.yaml"),
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        "loihi1",
+        *FAST,
+    ],
+    "fifo-as-profile-yaml": lambda tmp, ctx: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        _fifo(tmp / "p.yaml"),
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
     "fifo-as-trace": lambda tmp, ctx: ["trace", "diff", _fifo(tmp / "t.npz"), ctx.trace],
-    "fifo-as-init-from": lambda tmp, ctx: ["train", "--arch", "64-20-10", "--data", "digits:train", "--val-data",
-                                           "digits:test", "--epochs", "1", "--ann-epochs", "1", "--init-from",
-                                           _fifo(tmp / "m.pt"), "-o", tmp / "o.pt"],
+    "fifo-as-init-from": lambda tmp, ctx: [
+        "train",
+        "--arch",
+        "64-20-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "1",
+        "--ann-epochs",
+        "1",
+        "--init-from",
+        _fifo(tmp / "m.pt"),
+        "-o",
+        tmp / "o.pt",
+    ],
     "devzero-as-ttfs": lambda tmp, ctx: ["run", _devzero(tmp / "m.ttfs"), "--target", "golden", *FAST],
     "devzero-as-checkpoint": lambda tmp, ctx: ["run", _devzero(tmp / "m.pt"), "--target", "float", *FAST],
-    "devzero-as-idx-images": lambda tmp, ctx: ["run", ctx.model, "--target", "golden",
-                                               "--data", f"idx:{_devzero(tmp / 'i.idx')},{_labels_file(tmp)}"],
-    "devzero-as-idx-labels": lambda tmp, ctx: ["run", ctx.model, "--target", "golden",
-                                               "--data", f"idx:{_images_file(tmp)},{_devzero(tmp / 'l.idx')}"],
-    "devzero-as-budget": lambda tmp, ctx: ["budget", "check", _devzero(tmp / "b.yaml"), ctx.model, "--target",
-                                           "golden", "--profile", "loihi1", *FAST],
-    "devzero-as-profile-yaml": lambda tmp, ctx: ["compile", ctx.model, "--target", "golden", "--profile",
-                                                 _devzero(tmp / "p.yaml"), "--calibration", "none", "--data",
-                                                 "none", "-o", tmp / "o.ttfs"],
+    "devzero-as-idx-images": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_devzero(tmp / 'i.idx')},{_labels_file(tmp)}",
+    ],
+    "devzero-as-idx-labels": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_images_file(tmp)},{_devzero(tmp / 'l.idx')}",
+    ],
+    "devzero-as-budget": lambda tmp, ctx: [
+        "budget",
+        "check",
+        _devzero(tmp / "b.yaml"),
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        "loihi1",
+        *FAST,
+    ],
+    "devzero-as-profile-yaml": lambda tmp, ctx: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        _devzero(tmp / "p.yaml"),
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
     "devzero-as-trace": lambda tmp, ctx: ["trace", "diff", ctx.trace, _devzero(tmp / "t.npz")],
-    "devzero-as-calibration-idx": lambda tmp, ctx: ["compile", ctx.model, "--target", "golden", "--calibration",
-                                                    f"idx:{_devzero(tmp / 'i.idx')},{_labels_file(tmp)}",
-                                                    "--data", "none", "-o", tmp / "o.ttfs"],
+    "devzero-as-calibration-idx": lambda tmp, ctx: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--calibration",
+        f"idx:{_devzero(tmp / 'i.idx')},{_labels_file(tmp)}",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
 }
 
 # YAML alias bombs of families 6 and 7 (CPU and memory without end: subprocesses)
@@ -571,6 +776,7 @@ def subprocess_results(ctx, tmp_path_factory) -> dict[str, tuple[list, pathlib.P
 
 # --- family 2: non-regular files -------------------------------------------------------------------
 
+
 def _socket_file(path: pathlib.Path) -> pathlib.Path:
     sock = socket.socket(socket.AF_UNIX)
     sock.bind(str(path))
@@ -597,30 +803,80 @@ def _link(path: pathlib.Path, target: str) -> pathlib.Path:
 NON_REGULAR_IN_PROCESS = {
     "directory-as-ttfs": lambda tmp, ctx: ["run", _dir(tmp / "m.ttfs"), "--target", "golden", *FAST],
     "directory-as-checkpoint": lambda tmp, ctx: ["run", _dir(tmp / "m.pt"), "--target", "float", *FAST],
-    "directory-as-idx-images": lambda tmp, ctx: ["run", ctx.model, "--target", "golden",
-                                                 "--data", f"idx:{_dir(tmp / 'i.idx')},{_labels_file(tmp)}"],
-    "directory-as-budget": lambda tmp, ctx: ["budget", "check", _dir(tmp / "b.yaml"), ctx.model, "--target",
-                                             "golden", "--profile", "loihi1", *FAST],
-    "directory-as-profile-yaml": lambda tmp, ctx: ["compile", ctx.model, "--target", "golden", "--profile",
-                                                   _dir(tmp / "p.yaml"), "--calibration", "none", "--data", "none",
-                                                   "-o", tmp / "o.ttfs"],
+    "directory-as-idx-images": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_dir(tmp / 'i.idx')},{_labels_file(tmp)}",
+    ],
+    "directory-as-budget": lambda tmp, ctx: [
+        "budget",
+        "check",
+        _dir(tmp / "b.yaml"),
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        "loihi1",
+        *FAST,
+    ],
+    "directory-as-profile-yaml": lambda tmp, ctx: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        _dir(tmp / "p.yaml"),
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
     "directory-as-trace": lambda tmp, ctx: ["trace", "diff", _dir(tmp / "t.npz"), ctx.trace],
     "devnull-as-ttfs": lambda tmp, ctx: ["run", _link(tmp / "m.ttfs", "/dev/null"), "--target", "golden", *FAST],
-    "devnull-as-checkpoint": lambda tmp, ctx: ["run", _link(tmp / "m.pt", "/dev/null"), "--target", "float",
-                                               *FAST],
-    "devnull-as-idx-images": lambda tmp, ctx: ["run", ctx.model, "--target", "golden", "--data",
-                                               f"idx:{_link(tmp / 'i.idx', '/dev/null')},{_labels_file(tmp)}"],
-    "devnull-as-budget": lambda tmp, ctx: ["budget", "check", _link(tmp / "b.yaml", "/dev/null"), ctx.model,
-                                           "--target", "golden", "--profile", "loihi1", *FAST],
+    "devnull-as-checkpoint": lambda tmp, ctx: ["run", _link(tmp / "m.pt", "/dev/null"), "--target", "float", *FAST],
+    "devnull-as-idx-images": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_link(tmp / 'i.idx', '/dev/null')},{_labels_file(tmp)}",
+    ],
+    "devnull-as-budget": lambda tmp, ctx: [
+        "budget",
+        "check",
+        _link(tmp / "b.yaml", "/dev/null"),
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        "loihi1",
+        *FAST,
+    ],
     "socket-as-ttfs": lambda tmp, ctx: ["run", _socket_file(tmp / "m.ttfs"), "--target", "golden", *FAST],
-    "socket-as-idx-images": lambda tmp, ctx: ["run", ctx.model, "--target", "golden", "--data",
-                                              f"idx:{_socket_file(tmp / 'i.idx')},{_labels_file(tmp)}"],
+    "socket-as-idx-images": lambda tmp, ctx: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        "--data",
+        f"idx:{_socket_file(tmp / 'i.idx')},{_labels_file(tmp)}",
+    ],
     "symlink-loop-as-ttfs": lambda tmp, ctx: ["run", _loop_link(tmp / "m.ttfs"), "--target", "golden", *FAST],
     "symlink-loop-as-checkpoint": lambda tmp, ctx: ["run", _loop_link(tmp / "m.pt"), "--target", "float", *FAST],
-    "dangling-symlink-as-ttfs": lambda tmp, ctx: ["run", _link(tmp / "m.ttfs", "nowhere"), "--target", "golden",
-                                                  *FAST],
-    "proc-file-as-ttfs": lambda tmp, ctx: ["run", _link(tmp / "m.ttfs", "/proc/self/status"), "--target",
-                                           "golden", *FAST],
+    "dangling-symlink-as-ttfs": lambda tmp, ctx: ["run", _link(tmp / "m.ttfs", "nowhere"), "--target", "golden", *FAST],
+    "proc-file-as-ttfs": lambda tmp, ctx: [
+        "run",
+        _link(tmp / "m.ttfs", "/proc/self/status"),
+        "--target",
+        "golden",
+        *FAST,
+    ],
 }
 
 
@@ -632,6 +888,7 @@ def test_family2_non_regular_files(case, ctx, tmp_path, capsys):
 
 
 # --- family 3: sizes that lie ----------------------------------------------------------------------
+
 
 def _ckpt(tmp, ctx, mutate, base=None) -> pathlib.Path:
     ck = copy.deepcopy(base if base is not None else ctx.checkpoint)
@@ -649,6 +906,7 @@ def _set(*keys_and_value):
         for key in keys[:-1]:
             node = node[key]
         node[keys[-1]] = value(node) if callable(value) else value
+
     return mutate
 
 
@@ -656,6 +914,7 @@ def _arch(arch: list, thresholds: int | None = None):
     def mutate(ck):
         ck["arch"] = arch
         ck["thresholds"] = [100.0] * (len(arch) - 1 if thresholds is None else thresholds)
+
     return mutate
 
 
@@ -689,61 +948,128 @@ def _write(path: pathlib.Path, content: bytes) -> pathlib.Path:
 SIZE_CASES = {
     # checkpoints whose arch claims what the weights do not have (refuse before allocating the model)
     "ckpt-arch-1e9-hidden-run-golden": lambda tmp, ctx: _run_golden(_ckpt(tmp, ctx, _arch([64, 10**9, 10]))),
-    "ckpt-arch-1e9-hidden-run-float": lambda tmp, ctx: ["run", _ckpt(tmp, ctx, _arch([64, 10**9, 10])),
-                                                        "--target", "float", *FAST],
-    "ckpt-arch-1e9-hidden-compile": lambda tmp, ctx: ["compile", _ckpt(tmp, ctx, _arch([64, 10**9, 10])),
-                                                      "--target", "golden", "--calibration", "none", "--data",
-                                                      "none", "-o", tmp / "o.ttfs"],
+    "ckpt-arch-1e9-hidden-run-float": lambda tmp, ctx: [
+        "run",
+        _ckpt(tmp, ctx, _arch([64, 10**9, 10])),
+        "--target",
+        "float",
+        *FAST,
+    ],
+    "ckpt-arch-1e9-hidden-compile": lambda tmp, ctx: [
+        "compile",
+        _ckpt(tmp, ctx, _arch([64, 10**9, 10])),
+        "--target",
+        "golden",
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
     "ckpt-arch-1e9-inputs": lambda tmp, ctx: _run_golden(_ckpt(tmp, ctx, _arch([10**9, 20, 10]))),
     "ckpt-arch-2pow62": lambda tmp, ctx: _run_golden(_ckpt(tmp, ctx, _arch([64, 2**62, 10]))),
     "ckpt-arch-2pow70": lambda tmp, ctx: _run_golden(_ckpt(tmp, ctx, _arch([64, 2**70, 10]))),
     "ckpt-arch-20000-layers": lambda tmp, ctx: _run_golden(_ckpt(tmp, ctx, _arch([64] + [10] * 20000))),
     "ckpt-T-1e12": lambda tmp, ctx: _run_golden(_ckpt(tmp, ctx, _set("coding", "T", 10**12))),
-    "ckpt-T-1e12-float": lambda tmp, ctx: ["run", _ckpt(tmp, ctx, _set("coding", "T", 10**12)), "--target",
-                                           "float", *FAST],
+    "ckpt-T-1e12-float": lambda tmp, ctx: [
+        "run",
+        _ckpt(tmp, ctx, _set("coding", "T", 10**12)),
+        "--target",
+        "float",
+        *FAST,
+    ],
     "ckpt-sparse-8GiB-file": lambda tmp, ctx: ["run", sparse_file(tmp / "m.pt"), "--target", "float", *FAST],
     # IDX files whose headers claim more than they hold, or that hold more than is sane
     "idx-gzip-bomb-header-claims-4e9": lambda tmp, ctx: _run_golden_data(
-        ctx, _idx_pair(tmp, gzip_bomb(tmp / "i.idx.gz", idx_header(2**26, 8, 8), 1 * GiB + GiB // 2))),
+        ctx, _idx_pair(tmp, gzip_bomb(tmp / "i.idx.gz", idx_header(2**26, 8, 8), 1 * GiB + GiB // 2))
+    ),
     "idx-gzip-bomb-header-claims-20": lambda tmp, ctx: _run_golden_data(
-        ctx, _idx_pair(tmp, gzip_bomb(tmp / "i.idx.gz", idx_header(20, 8, 8), 1 * GiB + GiB // 2))),
+        ctx, _idx_pair(tmp, gzip_bomb(tmp / "i.idx.gz", idx_header(20, 8, 8), 1 * GiB + GiB // 2))
+    ),
     "idx-gzip-small-claims-1e8-images": lambda tmp, ctx: _run_golden_data(
-        ctx, _idx_pair(tmp, _write(tmp / "i.idx.gz", gzip.compress(idx_header(10**8, 8, 8) + bytes(64))))),
+        ctx, _idx_pair(tmp, _write(tmp / "i.idx.gz", gzip.compress(idx_header(10**8, 8, 8) + bytes(64))))
+    ),
     "idx-raw-claims-2pow32-cubed": lambda tmp, ctx: _run_golden_data(
-        ctx, _idx_pair(tmp, _write(tmp / "i.idx", idx_header(2**32 - 1, 2**32 - 1, 2**32 - 1) + bytes(64)))),
+        ctx, _idx_pair(tmp, _write(tmp / "i.idx", idx_header(2**32 - 1, 2**32 - 1, 2**32 - 1) + bytes(64)))
+    ),
     "idx-255-dimensions": lambda tmp, ctx: _run_golden_data(
-        ctx, _idx_pair(tmp, _write(tmp / "i.idx", idx_header(*([1] * 255)) + bytes(1)))),
+        ctx, _idx_pair(tmp, _write(tmp / "i.idx", idx_header(*([1] * 255)) + bytes(1)))
+    ),
     "idx-sparse-8GiB-file": lambda tmp, ctx: _run_golden_data(
-        ctx, _idx_pair(tmp, sparse_file(tmp / "i.idx", head=idx_header(20, 8, 8)))),
+        ctx, _idx_pair(tmp, sparse_file(tmp / "i.idx", head=idx_header(20, 8, 8)))
+    ),
     "idx-sparse-8GiB-calibration": lambda tmp, ctx: [
-        "compile", ctx.model, "--target", "golden", "--calibration",
-        _idx_pair(tmp, sparse_file(tmp / "i.idx", head=idx_header(20, 8, 8))), "--data", "none", "-o",
-        tmp / "o.ttfs"],
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--calibration",
+        _idx_pair(tmp, sparse_file(tmp / "i.idx", head=idx_header(20, 8, 8))),
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
     # trace archives whose members claim huge shapes
-    "trace-labels-claim-2pow40": lambda tmp, ctx: ["trace", "diff", ctx.trace,
-                                                   _trace_with(tmp, ctx, labels=huge_npy((2**40,)))],
-    "trace-layer-claims-2pow20-squared": lambda tmp, ctx: ["trace", "diff", ctx.trace,
-                                                           _trace_with(tmp, ctx, layer_1=huge_npy((2**20, 2**20)))],
-    "trace-predictions-claim-2pow40": lambda tmp, ctx: ["trace", "diff", ctx.trace,
-                                                        _trace_with(tmp, ctx, predictions=huge_npy((2**40,)))],
-    "trace-T-claims-2pow40": lambda tmp, ctx: ["trace", "diff", ctx.trace,
-                                               _trace_with(tmp, ctx, T=huge_npy((2**40,)))],
+    "trace-labels-claim-2pow40": lambda tmp, ctx: [
+        "trace",
+        "diff",
+        ctx.trace,
+        _trace_with(tmp, ctx, labels=huge_npy((2**40,))),
+    ],
+    "trace-layer-claims-2pow20-squared": lambda tmp, ctx: [
+        "trace",
+        "diff",
+        ctx.trace,
+        _trace_with(tmp, ctx, layer_1=huge_npy((2**20, 2**20))),
+    ],
+    "trace-predictions-claim-2pow40": lambda tmp, ctx: [
+        "trace",
+        "diff",
+        ctx.trace,
+        _trace_with(tmp, ctx, predictions=huge_npy((2**40,))),
+    ],
+    "trace-T-claims-2pow40": lambda tmp, ctx: ["trace", "diff", ctx.trace, _trace_with(tmp, ctx, T=huge_npy((2**40,)))],
     "trace-sparse-8GiB-file": lambda tmp, ctx: ["trace", "diff", ctx.trace, sparse_file(tmp / "t.npz")],
     # compiled artefacts: unused members, metadata and weights that claim huge shapes
     "ttfs-unused-member-claims-2pow40": lambda tmp, ctx: _run_golden(_ttfs_with(tmp, ctx, junk=huge_npy((2**40,)))),
     "ttfs-unused-member-claims-1.5GiB": lambda tmp, ctx: _run_golden(
-        _ttfs_with(tmp, ctx, junk=huge_npy((3 * GiB // 2,), "|u1"))),
+        _ttfs_with(tmp, ctx, junk=huge_npy((3 * GiB // 2,), "|u1"))
+    ),
     "ttfs-metadata-claims-2pow40": lambda tmp, ctx: _run_golden(
-        _ttfs_with(tmp, ctx, metadata=huge_npy((2**40,), "|u1"))),
+        _ttfs_with(tmp, ctx, metadata=huge_npy((2**40,), "|u1"))
+    ),
     "ttfs-weight-claims-2pow20-squared": lambda tmp, ctx: _run_golden(
-        _ttfs_with(tmp, ctx, weight_0=huge_npy((2**20, 2**20), "<i4"))),
+        _ttfs_with(tmp, ctx, weight_0=huge_npy((2**20, 2**20), "<i4"))
+    ),
     "ttfs-sparse-8GiB-file": lambda tmp, ctx: _run_golden(sparse_file(tmp / "m.ttfs", head=b"PK\x03\x04")),
     # YAML files of absurd size
-    "budget-sparse-8GiB-file": lambda tmp, ctx: ["budget", "check", sparse_file(tmp / "b.yaml", head=b"budget:"),
-                                                 ctx.model, "--target", "golden", "--profile", "loihi1", *FAST],
-    "profile-sparse-8GiB-file": lambda tmp, ctx: ["compile", ctx.model, "--target", "golden", "--profile",
-                                                  sparse_file(tmp / "p.yaml", head=b"name: x\n"), "--calibration",
-                                                  "none", "--data", "none", "-o", tmp / "o.ttfs"],
+    "budget-sparse-8GiB-file": lambda tmp, ctx: [
+        "budget",
+        "check",
+        sparse_file(tmp / "b.yaml", head=b"budget:"),
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        "loihi1",
+        *FAST,
+    ],
+    "profile-sparse-8GiB-file": lambda tmp, ctx: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        sparse_file(tmp / "p.yaml", head=b"name: x\n"),
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
 }
 
 
@@ -760,9 +1086,11 @@ def test_family3_sizes_that_lie(case, ctx, tmp_path, capsys):
 
 # --- family 4: checkpoint fields not validated ---------------------------------------------------
 
+
 def _weights(transform):
     def mutate(ck):
         ck["state_dict"]["weights.0"] = transform(ck["state_dict"]["weights.0"])
+
     return mutate
 
 
@@ -806,8 +1134,18 @@ CHECKPOINT_MUTATIONS = {
 CHECKPOINT_COMMANDS = {
     "run-float": lambda path, tmp: ["run", path, "--target", "float", *FAST],
     "run-golden": lambda path, tmp: ["run", path, "--target", "golden", *FAST],
-    "compile": lambda path, tmp: ["compile", path, "--target", "golden", "--calibration", "none", "--data", "none",
-                                  "-o", tmp / "out.ttfs"],
+    "compile": lambda path, tmp: [
+        "compile",
+        path,
+        "--target",
+        "golden",
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "out.ttfs",
+    ],
 }
 
 
@@ -829,17 +1167,33 @@ def test_family4_checkpoint_fields(mutation, command, ctx, tmp_path, capsys):
 
 
 THRESHOLD_VALUES = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True, width=64), st.integers(-10**30, 10**30), st.booleans(),
-    st.text(max_size=5), st.none(), st.lists(st.floats(0, 500), max_size=2))
+    st.floats(allow_nan=True, allow_infinity=True, width=64),
+    st.integers(-(10**30), 10**30),
+    st.booleans(),
+    st.text(max_size=5),
+    st.none(),
+    st.lists(st.floats(0, 500), max_size=2),
+)
 
 
 def _valid_threshold(value) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and np.isfinite(value) and value >= 0 \
+    return (
+        isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and np.isfinite(value)
+        and value >= 0
         and value < 1e30
+    )
 
 
-@settings(max_examples=40, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=NO_SHRINK,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(thresholds=st.lists(THRESHOLD_VALUES, min_size=0, max_size=3))
 def test_family4_fuzz_thresholds(ctx, tmp_path, capsys, thresholds):
     """Any thresholds field: exit 0 only when every value is a finite non-negative number, else exit 2."""
@@ -855,14 +1209,43 @@ def test_family4_fuzz_thresholds(ctx, tmp_path, capsys, thresholds):
 
 # --- family 5: training, baseline and demo options -------------------------------------------------
 
+
 def _train(tmp, *extra):
-    return ["train", "--arch", "64-10-10", "--data", "digits:train", "--val-data", "digits:test", "--epochs", "1",
-            "--ann-epochs", "1", "--limit", "100", "--shift", "0", *extra, "-o", tmp / "m.pt"]
+    return [
+        "train",
+        "--arch",
+        "64-10-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "1",
+        "--ann-epochs",
+        "1",
+        "--limit",
+        "100",
+        "--shift",
+        "0",
+        *extra,
+        "-o",
+        tmp / "m.pt",
+    ]
 
 
 def _baseline(*extra):
-    return ["baseline", "--arch", "64-10-10", "--data", "digits:train", "--val-data", "digits:test",
-            "--epochs", "1", *extra]
+    return [
+        "baseline",
+        "--arch",
+        "64-10-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "1",
+        *extra,
+    ]
 
 
 def _demo(tmp, *extra):
@@ -911,10 +1294,24 @@ OPTION_CASES = {
     "demo-profile-unknown": lambda tmp: _demo(tmp, "--profile", "loihi9"),
     "demo-profile-bad-file": lambda tmp: _demo(tmp, "--profile", _bad_profile_file(tmp)),
     "claims-limit-zero": lambda tmp: ["claims", "--limit", "0", "--out", tmp / "claims-out"],
-    "claims-profile-unknown": lambda tmp: ["claims", "--limit", "3", "--profiles", "loihi9", "--out",
-                                           tmp / "claims-out"],
-    "claims-missing-model": lambda tmp: ["claims", "--limit", "3", "--models", tmp / "nope.pt", "--out",
-                                         tmp / "claims-out"],
+    "claims-profile-unknown": lambda tmp: [
+        "claims",
+        "--limit",
+        "3",
+        "--profiles",
+        "loihi9",
+        "--out",
+        tmp / "claims-out",
+    ],
+    "claims-missing-model": lambda tmp: [
+        "claims",
+        "--limit",
+        "3",
+        "--models",
+        tmp / "nope.pt",
+        "--out",
+        tmp / "claims-out",
+    ],
 }
 
 
@@ -925,15 +1322,18 @@ def test_family5_options(case, tmp_path, capsys):
 
 # --- family 6: hardware profile YAML (--profile PATH) ----------------------------------------------
 
+
 def _profile_edit(old: str, new: str):
     def text():
         assert old in PROFILE_YAML, old
         return PROFILE_YAML.replace(old, new)
+
     return text
 
 
 def _profile_section(section: str, replacement: str):
     """Replace a whole top-level section (its line and the indented lines under it)."""
+
     def text():
         lines, out, skipping = PROFILE_YAML.splitlines(), [], False
         for line in lines:
@@ -946,6 +1346,7 @@ def _profile_section(section: str, replacement: str):
                 skipping = False
                 out.append(line)
         return "\n".join(out) + "\n"
+
     return text
 
 
@@ -987,18 +1388,40 @@ PROFILE_CASES = {
     "duplicate-key": lambda: PROFILE_YAML.replace("bit_widths:\n", "bit_widths:\n  weight: {value: 4}\n"),
     "deep-nesting-100k-lists": lambda: "name: x\ndescription: " + "[" * 100_000 + "]" * 100_000 + "\n",
     "deep-nesting-100k-mappings": lambda: "name: x\ndescription: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n",
-    "python-object-tag": lambda: PROFILE_YAML.replace("name: testprof",
-                                                      "name: !!python/object/apply:os.system ['touch @PWNED@']"),
+    "python-object-tag": lambda: PROFILE_YAML.replace(
+        "name: testprof", "name: !!python/object/apply:os.system ['touch @PWNED@']"
+    ),
     "empty-file": lambda: "",
     "top-level-list": lambda: "- 1\n- 2\n",
     "invalid-utf8": lambda: b"name: \xff\xfe\n",
 }
 
 PROFILE_COMMANDS = {
-    "compile": lambda p, ctx, tmp: ["compile", ctx.model, "--target", "golden", "--profile", p, "--calibration",
-                                    "none", "--data", "none", "-o", tmp / "out.ttfs"],
-    "profile": lambda p, ctx, tmp: ["profile", ctx.model, "--target", "golden", "--profile", p, *FAST,
-                                    "--out", tmp / "report"],
+    "compile": lambda p, ctx, tmp: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        p,
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / "out.ttfs",
+    ],
+    "profile": lambda p, ctx, tmp: [
+        "profile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        p,
+        *FAST,
+        "--out",
+        tmp / "report",
+    ],
 }
 
 
@@ -1025,10 +1448,12 @@ BUDGET_CASES = {
     "nan-min-accuracy": BUDGET_YAML.replace("min_accuracy: 0.0", "min_accuracy: .nan"),
     "nan-layer-limit": BUDGET_YAML.replace("fc1: {max_spikes: 100000}", "fc1: {max_spikes: .nan}"),
     "huge-integer-limit": BUDGET_YAML.replace("max_decision_steps: 256", "max_decision_steps: 1" + "0" * 400),
-    "duplicate-key": BUDGET_YAML.replace("  max_decision_steps: 256\n",
-                                         "  max_decision_steps: 256\n  max_decision_steps: 1\n"),
-    "duplicate-layer": BUDGET_YAML.replace("    fc1: {max_spikes: 100000}\n",
-                                           "    fc1: {max_spikes: 100000}\n    fc1: {max_spikes: 1}\n"),
+    "duplicate-key": BUDGET_YAML.replace(
+        "  max_decision_steps: 256\n", "  max_decision_steps: 256\n  max_decision_steps: 1\n"
+    ),
+    "duplicate-layer": BUDGET_YAML.replace(
+        "    fc1: {max_spikes: 100000}\n", "    fc1: {max_spikes: 100000}\n    fc1: {max_spikes: 1}\n"
+    ),
     "duplicate-top-level": BUDGET_YAML + "budget:\n  min_accuracy: 0.99\n",
     "deep-nesting-100k-lists": "budget:\n  max_decision_steps: " + "[" * 100_000 + "]" * 100_000 + "\n",
     "deep-nesting-100k-mappings": "budget:\n  layers: " + "{a: " * 100_000 + "1" + "}" * 100_000 + "\n",
@@ -1038,8 +1463,9 @@ BUDGET_CASES = {
     "boolean-limit": BUDGET_YAML.replace("max_decision_steps: 256", "max_decision_steps: true"),
     "negative-limit": BUDGET_YAML.replace("max_decision_steps: 256", "max_decision_steps: -1"),
     "unknown-layer": BUDGET_YAML.replace("fc1:", "fc9:"),
-    "layer-name-is-a-list": BUDGET_YAML.replace("    fc1: {max_spikes: 100000}",
-                                                "    ? [fc1, fc2]\n    : {max_spikes: 100000}"),
+    "layer-name-is-a-list": BUDGET_YAML.replace(
+        "    fc1: {max_spikes: 100000}", "    ? [fc1, fc2]\n    : {max_spikes: 100000}"
+    ),
     "empty-file": "",
     "invalid-utf8": b"budget:\n  max_decision_steps: \xff\n",
     "alias-to-itself": "budget: &b\n  layers: *b\n",
@@ -1063,30 +1489,35 @@ def test_family7_budget_billion_laughs(subprocess_results):
 
 # --- family 8: trace files -------------------------------------------------------------------------
 
+
 def _trace_arrays(ctx) -> dict[str, np.ndarray]:
     return npz_members(ctx.trace)
 
 
 def _tr(edit):
     """A trace built from the good one with ``edit(arrays)`` applied (which may add/remove keys)."""
+
     def build(tmp, ctx):
         arrays = _trace_arrays(ctx)
         edit(arrays)
         path = tmp / "bad.npz"
         np.savez(path, **arrays)
         return path
+
     return build
 
 
 def _rename(old, new):
     def edit(a):
         a[new] = a.pop(old)
+
     return edit
 
 
 def _put(key, fn):
     def edit(a):
         a[key] = fn(a)
+
     return edit
 
 
@@ -1113,8 +1544,9 @@ TRACE_CASES = {
     "layer-number-huge": _tr(_rename("layer_2", "layer_" + "9" * 30)),
     "layer-number-negative": _tr(_rename("layer_2", "layer_-1")),
     "layer-number-not-a-number": _tr(_rename("layer_2", "layer_x")),
-    "times-nan": _tr(_put("layer_1", lambda a: np.where(a["layer_1"] == a["layer_1"].min(), np.nan,
-                                                         a["layer_1"].astype(float)))),
+    "times-nan": _tr(
+        _put("layer_1", lambda a: np.where(a["layer_1"] == a["layer_1"].min(), np.nan, a["layer_1"].astype(float)))
+    ),
     "times-fractional": _tr(_put("layer_1", lambda a: a["layer_1"] + 0.5)),
     "times-negative": _tr(_put("layer_1", lambda a: a["layer_1"] - 1000)),
     "times-beyond-T": _tr(_put("layer_1", lambda a: a["layer_1"] + 1000)),
@@ -1140,6 +1572,7 @@ def test_family8_trace_files(case, order, ctx, tmp_path, capsys):
 
 # --- family 9: data ----------------------------------------------------------------------------------
 
+
 def _zero_images(tmp) -> str:
     return write_idx_pair(tmp, np.zeros((0, 8, 8), np.uint8), np.zeros(0, np.uint8), "empty")
 
@@ -1148,14 +1581,16 @@ def _labels(*values):
     def spec(tmp) -> str:
         rng = np.random.default_rng(1)
         labels = rng.integers(0, 10, 20)
-        labels[:len(values)] = values
+        labels[: len(values)] = values
         return write_idx_pair(tmp, rng.integers(0, 256, (20, 8, 8)), labels, "labels")
+
     return spec
 
 
 def _idx_case(build_spec, command):
     def build(tmp, ctx):
         return command(ctx, tmp, build_spec(tmp))
+
     return build
 
 
@@ -1174,20 +1609,45 @@ def _cmd_compile_validation(ctx, tmp, spec):
 def _cmd_train(which):
     def command(ctx, tmp, spec):
         data = {"--data": "digits:train", "--val-data": "digits:test", which: spec}
-        return ["train", "--arch", "64-10-10", *[x for kv in data.items() for x in kv], "--epochs", "1",
-                "--ann-epochs", "1", "--shift", "0", "-o", tmp / "m.pt"]
+        return [
+            "train",
+            "--arch",
+            "64-10-10",
+            *[x for kv in data.items() for x in kv],
+            "--epochs",
+            "1",
+            "--ann-epochs",
+            "1",
+            "--shift",
+            "0",
+            "-o",
+            tmp / "m.pt",
+        ]
+
     return command
 
 
 def _cmd_profile(ctx, tmp, spec):
-    return ["profile", ctx.model, "--target", "golden", "--profile", "loihi1", "--data", spec, *NOCAL, "--out",
-            tmp / "rep"]
+    return [
+        "profile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--profile",
+        "loihi1",
+        "--data",
+        spec,
+        *NOCAL,
+        "--out",
+        tmp / "rep",
+    ]
 
 
 def _raw_pair(images: bytes, labels: bytes):
     def spec(tmp) -> str:
         i, lab = _write(tmp / "i.idx", images), _write(tmp / "l.idx", labels)
         return f"idx:{i},{lab}"
+
     return spec
 
 
@@ -1208,27 +1668,43 @@ DATA_CASES = {
     "label-200-train-val-data": _idx_case(_labels(200), _cmd_train("--val-data")),
     "label-255-train-data": _idx_case(_labels(255), _cmd_train("--data")),
     "images-28x28-for-64-inputs": _idx_case(
-        lambda tmp: write_idx_pair(tmp, np.zeros((5, 28, 28), np.uint8), np.zeros(5, np.uint8)), _cmd_run("golden")),
+        lambda tmp: write_idx_pair(tmp, np.zeros((5, 28, 28), np.uint8), np.zeros(5, np.uint8)), _cmd_run("golden")
+    ),
     "images-zero-height": _idx_case(_raw_pair(idx_header(5, 0, 8), idx_bytes(np.zeros(5))), _cmd_run("golden")),
     "images-2d": _idx_case(_raw_pair(idx_bytes(np.zeros((5, 64))), idx_bytes(np.zeros(5))), _cmd_run("golden")),
-    "labels-count-mismatch": _idx_case(_raw_pair(idx_bytes(np.zeros((5, 8, 8))), idx_bytes(np.zeros(4))),
-                                       _cmd_run("golden")),
-    "labels-2d": _idx_case(_raw_pair(idx_bytes(np.zeros((5, 8, 8))), idx_bytes(np.zeros((5, 1)))),
-                           _cmd_run("golden")),
-    "type-float32": _idx_case(_raw_pair(b"\0\0\x0d\x03" + struct.pack(">3I", 1, 8, 8) + bytes(256),
-                                        idx_bytes(np.zeros(1))), _cmd_run("golden")),
-    "trailing-bytes": _idx_case(_raw_pair(idx_bytes(np.zeros((5, 8, 8))) + b"xx", idx_bytes(np.zeros(5))),
-                                _cmd_run("golden")),
-    "truncated-gzip": _idx_case(_raw_pair(gzip.compress(idx_bytes(np.zeros((5, 8, 8))))[:30],
-                                          idx_bytes(np.zeros(5))), _cmd_run("golden")),
+    "labels-count-mismatch": _idx_case(
+        _raw_pair(idx_bytes(np.zeros((5, 8, 8))), idx_bytes(np.zeros(4))), _cmd_run("golden")
+    ),
+    "labels-2d": _idx_case(_raw_pair(idx_bytes(np.zeros((5, 8, 8))), idx_bytes(np.zeros((5, 1)))), _cmd_run("golden")),
+    "type-float32": _idx_case(
+        _raw_pair(b"\0\0\x0d\x03" + struct.pack(">3I", 1, 8, 8) + bytes(256), idx_bytes(np.zeros(1))),
+        _cmd_run("golden"),
+    ),
+    "trailing-bytes": _idx_case(
+        _raw_pair(idx_bytes(np.zeros((5, 8, 8))) + b"xx", idx_bytes(np.zeros(5))), _cmd_run("golden")
+    ),
+    "truncated-gzip": _idx_case(
+        _raw_pair(gzip.compress(idx_bytes(np.zeros((5, 8, 8))))[:30], idx_bytes(np.zeros(5))), _cmd_run("golden")
+    ),
     "empty-files": _idx_case(_raw_pair(b"", b""), _cmd_run("golden")),
     "spec-without-comma": lambda tmp, ctx: ["run", ctx.model, "--target", "golden", "--data", f"idx:{tmp}/x"],
     "spec-empty-paths": lambda tmp, ctx: ["run", ctx.model, "--target", "golden", "--data", "idx: , "],
     "spec-unknown": lambda tmp, ctx: ["run", ctx.model, "--target", "golden", "--data", "digits:val"],
     "limit-zero": lambda tmp, ctx: ["run", ctx.model, "--target", "golden", "--data", "digits:test", "--limit", "0"],
-    "calibration-limit-negative": lambda tmp, ctx: ["compile", ctx.model, "--target", "golden", "--calibration",
-                                                    "digits:train", "--calibration-limit", "-5", "--data", "none",
-                                                    "-o", tmp / "o.ttfs"],
+    "calibration-limit-negative": lambda tmp, ctx: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--calibration",
+        "digits:train",
+        "--calibration-limit",
+        "-5",
+        "--data",
+        "none",
+        "-o",
+        tmp / "o.ttfs",
+    ],
 }
 
 
@@ -1238,6 +1714,7 @@ def test_family9_data(case, ctx, tmp_path, capsys):
 
 
 # --- family 10: outputs ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def readonly_dir(tmp_path):
@@ -1266,51 +1743,148 @@ def _copy_model(tmp, ctx) -> pathlib.Path:
 OUTPUT_CASES = {
     # read-only output directory: refuse before the (long) job, not after it
     "readonly-train-o": lambda tmp, ctx, ro: _train(tmp)[:-1] + [ro / "ttfs-bad-input-m.pt"],
-    "readonly-compile-o": lambda tmp, ctx, ro: ["compile", ctx.model, "--target", "golden", "--calibration",
-                                                "digits:train", "--data", "none", "-o", ro / "ttfs-bad-input.ttfs"],
-    "readonly-trace-record-o": lambda tmp, ctx, ro: ["trace", "record", ctx.model, *FAST, "-o",
-                                                     ro / "ttfs-bad-input.npz"],
-    "readonly-run-trace": lambda tmp, ctx, ro: ["run", ctx.model, "--target", "golden", *FAST, "--trace",
-                                                ro / "ttfs-bad-input.npz"],
+    "readonly-compile-o": lambda tmp, ctx, ro: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--calibration",
+        "digits:train",
+        "--data",
+        "none",
+        "-o",
+        ro / "ttfs-bad-input.ttfs",
+    ],
+    "readonly-trace-record-o": lambda tmp, ctx, ro: [
+        "trace",
+        "record",
+        ctx.model,
+        *FAST,
+        "-o",
+        ro / "ttfs-bad-input.npz",
+    ],
+    "readonly-run-trace": lambda tmp, ctx, ro: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        *FAST,
+        "--trace",
+        ro / "ttfs-bad-input.npz",
+    ],
     "readonly-profile-out": lambda tmp, ctx, ro: ["profile", ctx.model, *FAST, "--out", ro / "ttfs-bad-input-rep"],
     "readonly-claims-out": lambda tmp, ctx, ro: ["claims", "--limit", "3", "--out", ro / "ttfs-bad-input-claims"],
-    "readonly-demo-out": lambda tmp, ctx, ro: ["demo", "--limit", "3", "--lava-limit", "1", "--out",
-                                               ro / "ttfs-bad-input-demo"],
+    "readonly-demo-out": lambda tmp, ctx, ro: [
+        "demo",
+        "--limit",
+        "3",
+        "--lava-limit",
+        "1",
+        "--out",
+        ro / "ttfs-bad-input-demo",
+    ],
     # --out naming an existing file
     "profile-out-is-a-file": lambda tmp, ctx, ro: ["profile", ctx.model, *FAST, "--out", _file(tmp / "f")],
     "claims-out-is-a-file": lambda tmp, ctx, ro: ["claims", "--limit", "3", "--out", _file(tmp / "f")],
-    "demo-out-is-a-file": lambda tmp, ctx, ro: ["demo", "--limit", "3", "--lava-limit", "1", "--out",
-                                                _file(tmp / "f")],
+    "demo-out-is-a-file": lambda tmp, ctx, ro: ["demo", "--limit", "3", "--lava-limit", "1", "--out", _file(tmp / "f")],
     # -o whose parent is a file
     "train-o-parent-is-a-file": lambda tmp, ctx, ro: _train(tmp)[:-1] + [_file(tmp / "f") / "m.pt"],
-    "compile-o-parent-is-a-file": lambda tmp, ctx, ro: ["compile", ctx.model, "--target", "golden", "--calibration",
-                                                        "none", "--data", "none", "-o", _file(tmp / "f") / "m.ttfs"],
-    "trace-record-o-parent-is-a-file": lambda tmp, ctx, ro: ["trace", "record", ctx.model, *FAST, "-o",
-                                                             _file(tmp / "f") / "t.npz"],
-    "run-trace-parent-is-a-file": lambda tmp, ctx, ro: ["run", ctx.model, "--target", "golden", *FAST, "--trace",
-                                                        _file(tmp / "f") / "t.npz"],
-    "profile-out-parent-is-a-file": lambda tmp, ctx, ro: ["profile", ctx.model, *FAST, "--out",
-                                                          _file(tmp / "f") / "rep"],
-    "claims-out-parent-is-a-file": lambda tmp, ctx, ro: ["claims", "--limit", "3", "--out",
-                                                         _file(tmp / "f") / "c"],
+    "compile-o-parent-is-a-file": lambda tmp, ctx, ro: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        _file(tmp / "f") / "m.ttfs",
+    ],
+    "trace-record-o-parent-is-a-file": lambda tmp, ctx, ro: [
+        "trace",
+        "record",
+        ctx.model,
+        *FAST,
+        "-o",
+        _file(tmp / "f") / "t.npz",
+    ],
+    "run-trace-parent-is-a-file": lambda tmp, ctx, ro: [
+        "run",
+        ctx.model,
+        "--target",
+        "golden",
+        *FAST,
+        "--trace",
+        _file(tmp / "f") / "t.npz",
+    ],
+    "profile-out-parent-is-a-file": lambda tmp, ctx, ro: [
+        "profile",
+        ctx.model,
+        *FAST,
+        "--out",
+        _file(tmp / "f") / "rep",
+    ],
+    "claims-out-parent-is-a-file": lambda tmp, ctx, ro: ["claims", "--limit", "3", "--out", _file(tmp / "f") / "c"],
     # names the file system refuses
     "train-o-name-too-long": lambda tmp, ctx, ro: _train(tmp)[:-1] + [tmp / ("m" * 300 + ".pt")],
-    "compile-o-name-too-long": lambda tmp, ctx, ro: ["compile", ctx.model, "--target", "golden", "--calibration",
-                                                     "none", "--data", "none", "-o", tmp / ("m" * 300 + ".ttfs")],
+    "compile-o-name-too-long": lambda tmp, ctx, ro: [
+        "compile",
+        ctx.model,
+        "--target",
+        "golden",
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        tmp / ("m" * 300 + ".ttfs"),
+    ],
     "profile-out-name-too-long": lambda tmp, ctx, ro: ["profile", ctx.model, *FAST, "--out", tmp / ("r" * 300)],
     # an output that is one of the inputs
-    "run-trace-overwrites-the-model": lambda tmp, ctx, ro: ["run", (m := _copy_model(tmp, ctx)), "--target",
-                                                            "golden", *FAST, "--trace", m],
-    "compile-o-overwrites-the-model": lambda tmp, ctx, ro: ["compile", (m := _copy_model(tmp, ctx)), "--target",
-                                                            "golden", "--calibration", "none", "--data", "none",
-                                                            "-o", m],
+    "run-trace-overwrites-the-model": lambda tmp, ctx, ro: [
+        "run",
+        (m := _copy_model(tmp, ctx)),
+        "--target",
+        "golden",
+        *FAST,
+        "--trace",
+        m,
+    ],
+    "compile-o-overwrites-the-model": lambda tmp, ctx, ro: [
+        "compile",
+        (m := _copy_model(tmp, ctx)),
+        "--target",
+        "golden",
+        "--calibration",
+        "none",
+        "--data",
+        "none",
+        "-o",
+        m,
+    ],
     # half-written reports: the report folder exists but a file in it cannot be written
-    "profile-out-half-report-html": lambda tmp, ctx, ro: ["profile", ctx.model, *FAST, "--out",
-                                                          _report_dir_blocking(tmp, "report.html")],
-    "profile-out-half-report-first-plot": lambda tmp, ctx, ro: ["profile", ctx.model, *FAST, "--out",
-                                                                _report_dir_blocking(tmp, "raster.png")],
-    "claims-out-half-written": lambda tmp, ctx, ro: ["claims", "--limit", "3", "--out",
-                                                     _report_dir_blocking(tmp, "claims.md")],
+    "profile-out-half-report-html": lambda tmp, ctx, ro: [
+        "profile",
+        ctx.model,
+        *FAST,
+        "--out",
+        _report_dir_blocking(tmp, "report.html"),
+    ],
+    "profile-out-half-report-first-plot": lambda tmp, ctx, ro: [
+        "profile",
+        ctx.model,
+        *FAST,
+        "--out",
+        _report_dir_blocking(tmp, "raster.png"),
+    ],
+    "claims-out-half-written": lambda tmp, ctx, ro: [
+        "claims",
+        "--limit",
+        "3",
+        "--out",
+        _report_dir_blocking(tmp, "claims.md"),
+    ],
 }
 
 
@@ -1342,6 +1916,7 @@ def test_family10_broken_pipe(case, subprocess_results):
 
 # --- garbage files (hypothesis): every loader, random bytes and mutations of a good file ---------------
 
+
 def _mutations(good: bytes):
     """Truncations and byte flips of a good file, plus random bytes."""
     flips = st.lists(st.tuples(st.integers(0, max(len(good) - 1, 0)), st.integers(0, 255)), min_size=1, max_size=8)
@@ -1360,26 +1935,79 @@ def _apply(good: bytes, changes) -> bytes:
 
 
 GARBAGE_KINDS = {
-    "ttfs": ("m.ttfs", lambda ctx: ctx.ttfs.read_bytes(),
-             lambda p, ctx, tmp: ["run", p, "--target", "golden", "--data", "digits:test", "--limit", "5"]),
-    "checkpoint": ("m.pt", lambda ctx: ctx.model.read_bytes(),
-                   lambda p, ctx, tmp: ["run", p, "--target", "float", "--data", "digits:test", "--limit", "5"]),
+    "ttfs": (
+        "m.ttfs",
+        lambda ctx: ctx.ttfs.read_bytes(),
+        lambda p, ctx, tmp: ["run", p, "--target", "golden", "--data", "digits:test", "--limit", "5"],
+    ),
+    "checkpoint": (
+        "m.pt",
+        lambda ctx: ctx.model.read_bytes(),
+        lambda p, ctx, tmp: ["run", p, "--target", "float", "--data", "digits:test", "--limit", "5"],
+    ),
     "trace": ("t.npz", lambda ctx: ctx.trace.read_bytes(), lambda p, ctx, tmp: ["trace", "diff", ctx.trace, p]),
-    "budget": ("b.yaml", lambda ctx: BUDGET_YAML.encode(),
-               lambda p, ctx, tmp: ["budget", "check", p, ctx.model, "--target", "golden", "--profile", "loihi1",
-                                    "--data", "digits:test", "--limit", "5", *NOCAL]),
-    "profile": ("p.yaml", lambda ctx: PROFILE_YAML.encode(),
-                lambda p, ctx, tmp: ["compile", ctx.model, "--target", "golden", "--profile", p, "--calibration",
-                                     "none", "--data", "none", "-o", tmp / "o.ttfs"]),
-    "idx-images": ("i.idx", lambda ctx: idx_bytes(np.zeros((5, 8, 8))),
-                   lambda p, ctx, tmp: ["run", ctx.model, "--target", "golden", "--data",
-                                        f"idx:{p},{_write(tmp / 'l.idx', idx_bytes(np.zeros(5)))}", *NOCAL]),
+    "budget": (
+        "b.yaml",
+        lambda ctx: BUDGET_YAML.encode(),
+        lambda p, ctx, tmp: [
+            "budget",
+            "check",
+            p,
+            ctx.model,
+            "--target",
+            "golden",
+            "--profile",
+            "loihi1",
+            "--data",
+            "digits:test",
+            "--limit",
+            "5",
+            *NOCAL,
+        ],
+    ),
+    "profile": (
+        "p.yaml",
+        lambda ctx: PROFILE_YAML.encode(),
+        lambda p, ctx, tmp: [
+            "compile",
+            ctx.model,
+            "--target",
+            "golden",
+            "--profile",
+            p,
+            "--calibration",
+            "none",
+            "--data",
+            "none",
+            "-o",
+            tmp / "o.ttfs",
+        ],
+    ),
+    "idx-images": (
+        "i.idx",
+        lambda ctx: idx_bytes(np.zeros((5, 8, 8))),
+        lambda p, ctx, tmp: [
+            "run",
+            ctx.model,
+            "--target",
+            "golden",
+            "--data",
+            f"idx:{p},{_write(tmp / 'l.idx', idx_bytes(np.zeros(5)))}",
+            *NOCAL,
+        ],
+    ),
 }
 
 
 @pytest.mark.parametrize("kind", list(GARBAGE_KINDS))
-@settings(max_examples=30, deadline=None, derandomize=True, database=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=30,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    phases=NO_SHRINK,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(data=st.data())
 def test_garbage_files(kind, data, ctx, tmp_path, capsys):
     """Random bytes, truncations and byte flips of a good file: never a traceback; either accepted
@@ -1403,6 +2031,7 @@ def test_garbage_files(kind, data, ctx, tmp_path, capsys):
 
 # --- hostile content: files that would run code if they were unpickled --------------------------------
 
+
 def _evil_checkpoint(tmp, ctx):
     ck = copy.deepcopy(ctx.checkpoint)
     ck["metrics"] = {"note": Evil(tmp)}
@@ -1422,13 +2051,31 @@ def _evil_init_from(tmp, ctx):
     ck = copy.deepcopy(ctx.checkpoint)
     ck["train"] = {"note": Evil(tmp)}
     torch.save(ck, tmp / "m.pt")
-    return ["train", "--arch", "64-20-10", "--data", "digits:train", "--val-data", "digits:test", "--epochs", "1",
-            "--ann-epochs", "1", "--init-from", tmp / "m.pt", "-o", tmp / "o.pt"]
+    return [
+        "train",
+        "--arch",
+        "64-20-10",
+        "--data",
+        "digits:train",
+        "--val-data",
+        "digits:test",
+        "--epochs",
+        "1",
+        "--ann-epochs",
+        "1",
+        "--init-from",
+        tmp / "m.pt",
+        "-o",
+        tmp / "o.pt",
+    ]
 
 
-HOSTILE_CASES = {"checkpoint-pickled-code": _evil_checkpoint, "ttfs-pickled-object-member": _evil_ttfs,
-                 "init-from-pickled-code": _evil_init_from,
-                 "trace-pickled-object-member": lambda tmp, ctx: ["trace", "diff", ctx.trace, _evil_trace(tmp, ctx)]}
+HOSTILE_CASES = {
+    "checkpoint-pickled-code": _evil_checkpoint,
+    "ttfs-pickled-object-member": _evil_ttfs,
+    "init-from-pickled-code": _evil_init_from,
+    "trace-pickled-object-member": lambda tmp, ctx: ["trace", "diff", ctx.trace, _evil_trace(tmp, ctx)],
+}
 
 
 @pytest.mark.parametrize("case", list(HOSTILE_CASES))
