@@ -235,8 +235,11 @@ def check_output_dir(path: str | os.PathLike, error: type[TtfsError], names=()) 
             if target.exists() and not target.is_file():
                 raise error(f"cannot write {target}: something other than a file is in the way")
         _check_folder(out, error)
-    else:
-        _check_folder(out.parent, error)
+    else:  # created with its missing parents: the nearest existing ancestor must take it
+        ancestor = out.parent
+        while str(ancestor) not in ("", ".", "/") and not ancestor.exists() and not ancestor.is_symlink():
+            ancestor = ancestor.parent
+        _check_folder(ancestor, error)
     return out
 
 
@@ -278,6 +281,7 @@ def atomic_dir(path: str | os.PathLike, write: Callable[[pathlib.Path], list[pat
     Returns the written paths as they are under ``path``.
     """
     path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         written = write(tmp)
