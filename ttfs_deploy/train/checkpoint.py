@@ -133,6 +133,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     """
     path = pathlib.Path(path)
     payload = _read_payload(path)
+    if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/gan":  # train/gan_checkpoint.py
+        raise CheckpointError(f"{path} is a GAN checkpoint, not a classifier; use `ttfs-deploy gan sample|profile`")
     _require(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
     _require(payload.get("version") == VERSION, path, f"unsupported version {short(payload.get('version'))}")
     arch, coding = payload.get("arch"), payload.get("coding")
