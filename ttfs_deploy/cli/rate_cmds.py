@@ -7,7 +7,17 @@ import sys
 
 import numpy as np
 
-from ttfs_deploy.cli.common import POSITIVE, SEED, STEPS, check_output, float_in, json_text, limit, print_json
+from ttfs_deploy.cli.common import (
+    NON_NEGATIVE,
+    POSITIVE,
+    SEED,
+    STEPS,
+    check_output,
+    float_in,
+    json_text,
+    limit,
+    print_json,
+)
 from ttfs_deploy.errors import UsageError
 
 
@@ -52,6 +62,7 @@ def cmd_train_rate(args: argparse.Namespace) -> int:
         dv=args.leak,
         max_rate=args.max_rate,
         scheme=args.scheme,
+        shift=args.shift,
     )
     model, logs = train_rate(cfg, train_set, val_set, progress=not args.json)
     key = "val_mse" if args.task == "autoencode" else "val_accuracy"
@@ -122,6 +133,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "--max-rate", type=float_in(1e-6, 1.0, "a rate"), default=1.0, help="spike probability of a white pixel"
     )
     p.add_argument("--scheme", choices=["poisson", "regular"], default="poisson", help="input coding at run time")
+    p.add_argument("--shift", type=NON_NEGATIVE, default=0, help="augment with random shifts up to this many pixels")
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--json", action="store_true", help="print the final metrics as JSON")
     p.set_defaults(func=cmd_train_rate)

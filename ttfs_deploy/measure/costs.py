@@ -270,5 +270,9 @@ def profile_network(
     """:func:`build` for a run of ``ir``: layer names, sizes, ``T`` and cores (from the mapper) come from the IR."""
     from ttfs_deploy.compiler.mapping import map_network
 
+    if ir.neuron == "lif":  # rasters, not spike times
+        from ttfs_deploy.measure.rate_costs import profile_rate_network
+
+        return profile_rate_network(times, ir, target, profile)
     names = [layer.name for layer in ir.chain()]
     return build(times, names, ir.sizes, ir.T, early_stop, target, profile, map_network(ir, profile).cores)

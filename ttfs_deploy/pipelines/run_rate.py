@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pathlib
 import time
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm import tqdm
@@ -18,14 +19,27 @@ from ttfs_deploy.coding import encode_rate
 from ttfs_deploy.compiler.pipeline import deploy
 from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.ir import IRError, NetworkIR, load_ir
+from ttfs_deploy.measure.trace import TraceError
 from ttfs_deploy.models import resolve_model
+from ttfs_deploy.pipelines.run import Outcome
 from ttfs_deploy.semantics.lif import simulate_rate
 from ttfs_deploy.semantics.rate import classify_rate, reconstruct
 
-__all__ = ["is_rate_model", "rate_rasters", "run_rate_target", "GOLDEN_CHUNK", "LAVA_CHUNK"]
+__all__ = ["is_rate_model", "rate_rasters", "run_rate_target", "RateOutcome", "GOLDEN_CHUNK", "LAVA_CHUNK"]
 
 GOLDEN_CHUNK = 1000  # samples per golden call: bounds the (n, T, 784) input raster in memory
 LAVA_CHUNK = 100  # samples per Lava graph (one start-up each)
+
+
+@dataclass(frozen=True)
+class RateOutcome(Outcome):
+    """A rate-coded run: ``times`` holds every layer's ``(n, T, size)`` raster (local time)."""
+
+    def trace(self):
+        raise TraceError(
+            "spike traces (--trace, trace record/diff, golden trace files) hold TTFS first-spike times; "
+            "rate-coded LIF networks have no trace format yet"
+        )
 
 
 def is_rate_model(model_path: str | pathlib.Path) -> bool:
@@ -110,8 +124,6 @@ def run_rate_target(
     """Run a rate-coded model on ``target``: an :class:`~ttfs_deploy.pipelines.run.Outcome` whose result
     is a :class:`~ttfs_deploy.semantics.rate.RateRunResult` (classifier) or
     :class:`~ttfs_deploy.semantics.rate.ReconResult` (autoencoder), and whose ``times`` are the rasters."""
-    from ttfs_deploy.pipelines.run import Outcome
-
     if early_stop:
         raise IRError("early stop is for TTFS networks; a rate-coded sample runs its T steps (see causal in --json)")
     encode_rate(dataset.images[:0], 2, seed=input_seed)  # the seed is checked before anything runs
@@ -129,7 +141,7 @@ def run_rate_target(
         result = reconstruct(rasters, dataset.images, target, input_seed)
     else:
         result = classify_rate(rasters, dataset.labels, target, input_seed)
-    return Outcome(result, rasters, ir, False, note, used_profile)
+    return RateOutcome(result, rasters, ir, False, note, used_profile)
 
 
 def _check_inputs(dataset: Dataset, sizes: list[int], task: str) -> None:

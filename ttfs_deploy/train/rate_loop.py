@@ -1,7 +1,7 @@
 """Training loop for rate-coded LIF networks (classifier or seed 002's autoencoder), BPTT, seeded.
 
 Random streams, consumed in one fixed order: the start (``torch.Generator`` seeded with ``seed``),
-then per epoch one permutation and, per batch, one ``torch.rand`` draw for the Poisson input spikes
+then per epoch one shift draw (``numpy`` generator seeded with ``seed``), one permutation and, per batch, one ``torch.rand`` draw for the Poisson input spikes
 from the same generator. One thread (:func:`ttfs_deploy.reproducible.one_thread`), so a seed gives
 the same checkpoint bit for bit (the CLI pins the CPU kernels).
 """
@@ -20,7 +20,7 @@ from ttfs_deploy.data import Dataset
 from ttfs_deploy.reproducible import one_thread
 from ttfs_deploy.semantics.rate import normalised_mse
 from ttfs_deploy.semantics.readout import count_predictions
-from ttfs_deploy.train.epochs import batch_indices, pixels
+from ttfs_deploy.train.epochs import batch_indices, epoch_images, pixels
 from ttfs_deploy.train.lif import RateNetwork
 
 __all__ = ["RateConfig", "EpochLog", "train_rate", "input_spikes", "evaluate_rate", "ae_loss"]
@@ -43,6 +43,7 @@ class RateConfig:
     dv: float = 0.1
     max_rate: float = 1.0
     scheme: str = "poisson"
+    shift: int = 0  # augment with random shifts up to this many pixels (classifier; as the TTFS trainer)
 
 
 @dataclass
@@ -86,17 +87,17 @@ def train_rate(
     model = RateNetwork(list(cfg.arch), cfg.vth, cfg.du, cfg.dv, cfg.T, cfg.task)
     model.init_weights(generator)
     optimiser = torch.optim.Adam(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    x_all = pixels(train_set.images)
+    rng = np.random.default_rng(cfg.seed)
     labels = torch.from_numpy(train_set.labels).long()
     logs = []
     with one_thread():
         for epoch in tqdm(range(cfg.epochs), desc="train", unit="epoch", disable=not progress):
             start, total, batches = time.perf_counter(), 0.0, 0
+            images = epoch_images(train_set, cfg.shift, rng)
+            x_all = pixels(images)
             for idx in batch_indices(len(x_all), cfg.batch_size, generator):
                 if cfg.scheme == "regular":
-                    spikes = torch.from_numpy(
-                        encode_rate(train_set.images[idx], cfg.T, "regular", 0, cfg.max_rate)
-                    ).float()
+                    spikes = torch.from_numpy(encode_rate(images[idx], cfg.T, "regular", 0, cfg.max_rate)).float()
                 else:
                     spikes = input_spikes(x_all[idx], cfg.T, cfg.max_rate, generator)
                 rasters, membrane = model(spikes)
