@@ -82,14 +82,23 @@ def model_claims(model: pathlib.Path, data: Dataset, profiles: list[str], rate_i
 
 
 def claims(models: list[pathlib.Path], data: Dataset, profiles: list[str]) -> dict:
-    """The whole claims report as a plain dict (measured figures beside the paper's)."""
+    """The whole claims report as a plain dict (measured figures beside the paper's).
+
+    Rate-coded LIF models (``pipelines.run_rate.is_rate_model``) appear only in ``whole_network``.
+    """
+    from ttfs_deploy.pipelines.claims_rate import whole_network
+    from ttfs_deploy.pipelines.run_rate import is_rate_model
+
     coding = input_coding(data)
+    rate = [m for m in models if is_rate_model(m)]
+    ttfs = [m for m in models if m not in rate]
     return {
         "data": data.name,
         "n": len(data.labels),
         "input_spikes_per_image": coding,
         "paper": PAPER,
-        "models": [model_claims(m, data, profiles, coding["rate_count"]) for m in models],
+        "models": [model_claims(m, data, profiles, coding["rate_count"]) for m in ttfs],
+        "whole_network": whole_network(ttfs, rate, data, profiles),
     }
 
 
@@ -153,6 +162,9 @@ def markdown(report: dict) -> str:
                 f"| {m['model']} | {digit} | {d['n']} | {d['accuracy']:.1%} | {d['mean_decision_step']:.1f} | "
                 f"{d['mean_spikes_until_decision']:.1f} |"
             )
+    from ttfs_deploy.pipelines.claims_rate import whole_network_markdown
+
+    lines += whole_network_markdown(report.get("whole_network", []))
     lines += [
         "",
         "Paper figures are Kotariya & Ganguly 2021 (seed 000), full 60k MNIST; everything else is measured "
