@@ -63,3 +63,17 @@ def test_current_wraps_as_lava_does():
     expected = np.array([0, 0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0], dtype=np.uint8)
     np.testing.assert_array_equal(simulate_rate(net, spikes)[1].ravel(), expected)
     np.testing.assert_array_equal(lava_lif.simulate(net, spikes, timeout_s=120)[1].ravel(), expected)
+
+
+@pytest.mark.slow
+@pytest.mark.requires_lava
+def test_shipped_rate_model_equals_golden_on_100_digits():
+    """The shipped rate classifier, compiled: every spike of every layer and step, 100 digits, input seed 0."""
+    from ttfs_deploy.coding import encode_rate
+    from ttfs_deploy.compiler.pipeline import deploy
+    from ttfs_deploy.data import load
+
+    ir = deploy("mnist-rate", "loihi-sim", "loihi2", calibration=None).ir
+    spikes = encode_rate(load("mnist-5k:val").images[:100], ir.T, ir.rate.scheme, 0, ir.rate.max_rate)
+    for k, (a, b) in enumerate(zip(simulate_rate(ir, spikes), lava_lif.simulate(ir, spikes, timeout_s=600))):
+        np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")

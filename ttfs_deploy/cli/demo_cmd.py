@@ -14,7 +14,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ttfs_deploy.models import SHIPPED_DIR
     from ttfs_deploy.pipelines.demo import demo_model
 
-    models = sorted(SHIPPED_DIR.glob("mnist-*.pt"))
+    from ttfs_deploy.pipelines.run_rate import is_rate_model
+
+    models = [m for m in sorted(SHIPPED_DIR.glob("mnist-*.pt")) if not is_rate_model(m)]  # the TTFS models
     if not models:
         raise UsageError(f"no shipped models found in {SHIPPED_DIR}")
     load_profile(args.profile)  # every option and the output folder are checked before anything is made
