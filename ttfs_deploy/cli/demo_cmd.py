@@ -13,7 +13,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from ttfs_deploy.compiler.hardware import load_profile
     from ttfs_deploy.models import SHIPPED_DIR
     from ttfs_deploy.pipelines.demo import demo_model
-
     from ttfs_deploy.pipelines.run_rate import is_rate_model
 
     models = [m for m in sorted(SHIPPED_DIR.glob("mnist-*.pt")) if not is_rate_model(m)]  # the TTFS models
