@@ -198,7 +198,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from ttfs_deploy.models import SHIPPED_DIR
     from ttfs_deploy.pipelines import claims as claims_mod
 
-    models = [pathlib.Path(m) for m in args.models] if args.models else sorted(SHIPPED_DIR.glob("mnist-*.pt"))
+    shipped = sorted(SHIPPED_DIR.glob("mnist-*.pt")) + sorted(SHIPPED_DIR.glob("ae-*.pt"))
+    models = [pathlib.Path(m) for m in args.models] if args.models else shipped
     for name in args.profiles.split(","):  # every input and the output folder checked before the work
         load_profile(name)
     for model in models:

@@ -86,12 +86,14 @@ def claims(models: list[pathlib.Path], data: Dataset, profiles: list[str]) -> di
 
     Rate-coded LIF models (``pipelines.run_rate.is_rate_model``) appear only in ``whole_network``.
     """
+    from ttfs_deploy.pipelines.autoencoder import autoencoder_row
     from ttfs_deploy.pipelines.claims_rate import whole_network
-    from ttfs_deploy.pipelines.run_rate import is_rate_model
+    from ttfs_deploy.pipelines.run_rate import rate_task
 
     coding = input_coding(data)
-    rate = [m for m in models if is_rate_model(m)]
-    ttfs = [m for m in models if m not in rate]
+    tasks = {m: rate_task(m) for m in models}
+    rate = [m for m in models if tasks[m] == "classify"]
+    ttfs = [m for m in models if tasks[m] is None]
     return {
         "data": data.name,
         "n": len(data.labels),
@@ -99,6 +101,7 @@ def claims(models: list[pathlib.Path], data: Dataset, profiles: list[str]) -> di
         "paper": PAPER,
         "models": [model_claims(m, data, profiles, coding["rate_count"]) for m in ttfs],
         "whole_network": whole_network(ttfs, rate, data, profiles),
+        "autoencoders": [autoencoder_row(m, data) for m in models if tasks[m] == "autoencode"],
     }
 
 
@@ -162,9 +165,11 @@ def markdown(report: dict) -> str:
                 f"| {m['model']} | {digit} | {d['n']} | {d['accuracy']:.1%} | {d['mean_decision_step']:.1f} | "
                 f"{d['mean_spikes_until_decision']:.1f} |"
             )
+    from ttfs_deploy.pipelines.autoencoder import autoencoder_markdown
     from ttfs_deploy.pipelines.claims_rate import whole_network_markdown
 
     lines += whole_network_markdown(report.get("whole_network", []))
+    lines += autoencoder_markdown(report.get("autoencoders", []))
     lines += [
         "",
         "Paper figures are Kotariya & Ganguly 2021 (seed 000), full 60k MNIST; everything else is measured "

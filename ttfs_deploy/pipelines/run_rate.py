@@ -25,7 +25,7 @@ from ttfs_deploy.pipelines.run import Outcome
 from ttfs_deploy.semantics.lif import simulate_rate
 from ttfs_deploy.semantics.rate import classify_rate, reconstruct
 
-__all__ = ["is_rate_model", "rate_rasters", "run_rate_target", "RateOutcome", "GOLDEN_CHUNK", "LAVA_CHUNK"]
+__all__ = ["is_rate_model", "rate_task", "rate_rasters", "run_rate_target", "RateOutcome", "GOLDEN_CHUNK", "LAVA_CHUNK"]
 
 GOLDEN_CHUNK = 1000  # samples per golden call: bounds the (n, T, 784) input raster in memory
 LAVA_CHUNK = 100  # samples per Lava graph (one start-up each)
@@ -42,14 +42,21 @@ class RateOutcome(Outcome):
         )
 
 
-def is_rate_model(model_path: str | pathlib.Path) -> bool:
-    """True when ``model_path`` (``.pt``, ``.ttfs`` or a shipped name) holds a rate-coded LIF network."""
+def rate_task(model_path: str | pathlib.Path) -> str | None:
+    """``"classify"`` or ``"autoencode"`` for a rate-coded LIF network (``.pt``, ``.ttfs`` or a shipped
+    name), ``None`` for a TTFS network."""
     path = resolve_model(model_path)
     if path.suffix == ".ttfs":
-        return load_ir(path).neuron == "lif"
-    from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint
+        ir = load_ir(path)
+        return None if ir.rate is None else ir.rate.task
+    from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
 
-    return is_rate_checkpoint(path)
+    return load_rate_checkpoint(path).model.task if is_rate_checkpoint(path) else None
+
+
+def is_rate_model(model_path: str | pathlib.Path) -> bool:
+    """True when ``model_path`` holds a rate-coded LIF network."""
+    return rate_task(model_path) is not None
 
 
 def _encode(ir_or_coding: tuple, images: np.ndarray, seed: int, start: int) -> np.ndarray:
