@@ -87,7 +87,7 @@ def test_rejects_weights_wider_than_lava_dense(lava):
 
 
 def test_deepest_recordable_network_equals_golden_and_deeper_is_refused(lava):
-    from ttfs_deploy.backends.lava_procs.process import MAX_LAYERS
+    from ttfs_deploy.targets import LAVA_MAX_LAYERS as MAX_LAYERS  # importing lava_procs first would fix the mp context
 
     rng = np.random.default_rng(3)
     sizes = [6] + [5] * MAX_LAYERS  # every port of the recorder in use
