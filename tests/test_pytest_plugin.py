@@ -94,6 +94,7 @@ def test_hardware_target_skips_with_the_reason(suite):
     result.stdout.fnmatch_lines(["*Loihi hardware not available: lava-loihi*"])
 
 
+@pytest.mark.requires_lava
 def test_same_suite_runs_on_the_lava_simulator(suite):
     pytester, _ = suite
     pytester.runpytest_subprocess("--ttfs-target", "golden", "--ttfs-update-golden").assert_outcomes(
