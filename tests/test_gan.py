@@ -113,6 +113,23 @@ def test_checkpoint_round_trip(checkpoint):
     assert torch.load(checkpoint, weights_only=True)["format"] == "ttfs-deploy/gan"
 
 
+def test_ann_baseline_round_trip_samples_on_float_only(tmp_path):
+    from ttfs_deploy import data
+    from ttfs_deploy.errors import UsageError
+    from ttfs_deploy.pipelines.gan import load, sample
+    from ttfs_deploy.train.gan_ann import train_ann_gan
+
+    ds = data.load("mnist-5k:train")
+    model, _ = train_ann_gan(GanConfig(epochs=1), ds.images[ds.labels == 1][:64], progress=False)
+    save_gan(tmp_path / "ann.pt", model, 1, "silent", {}, {})
+    ckpt = load(tmp_path / "ann.pt")
+    assert ckpt.kind == "ann" and [m.out_features for m in ckpt.model.D if hasattr(m, "out_features")] == [400, 1]
+    images = sample(ckpt, 4, 0, "float").images
+    assert images.shape == (4, 28, 28) and images.dtype == np.uint8
+    with pytest.raises(UsageError, match="float only"):
+        sample(ckpt, 4, 0, "golden")
+
+
 def test_sampling_is_deterministic_with_a_seed_and_shapes_dtypes(checkpoint):
     from ttfs_deploy.pipelines.gan import load, sample
 

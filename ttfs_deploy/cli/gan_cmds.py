@@ -42,7 +42,7 @@ def cmd_gan_train(args: argparse.Namespace) -> int:
         )
     cfg = GanConfig(
         digit=args.digit,
-        epochs=args.epochs,
+        epochs=args.epochs or (200 if args.model == "ann" else GanConfig.epochs),
         seed=args.seed,
         batch_size=args.batch_size,
         optimizer=args.optimizer,
@@ -195,14 +195,18 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--digit", type=_digit, required=True, help="digit class 0..9 (the paper: one GAN per digit) or all")
     p.add_argument("--data", default="mnist-5k:train", help=f"training data: {DATA_SPECS}")
     p.add_argument("--model", choices=["spiking", "ann"], default="spiking", help="the Spiking-GAN or the ANN baseline")
-    p.add_argument("--epochs", type=POSITIVE, default=50, help="training epochs")
+    p.add_argument(
+        "--epochs",
+        type=POSITIVE,
+        help="training epochs (default: 8 spiking, where quality peaks (docs/gan.md); 200 ANN)",
+    )
     p.add_argument("--seed", type=SEED, default=0, help="seeds the start, the noise and the shuffling")
     p.add_argument("--batch-size", type=POSITIVE, default=32, help="images per D and G step")
     p.add_argument(
         "--optimizer", choices=["adam", "sgd"], default="adam", help="spiking GAN: Adam or plain SGD (the paper)"
     )
     p.add_argument(
-        "--lr-g", type=float_in(0.0, 1e3, "a learning rate"), help="G's learning rate (default: 0.05 spiking, 2e-4 ANN)"
+        "--lr-g", type=float_in(0.0, 1e3, "a learning rate"), help="G's learning rate (default: 0.02 spiking, 2e-4 ANN)"
     )
     p.add_argument(
         "--lr-d", type=float_in(0.0, 1e3, "a learning rate"), help="D's learning rate (default: 0.05 spiking, 2e-4 ANN)"

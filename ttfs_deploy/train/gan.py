@@ -42,7 +42,7 @@ class GanConfig:
     """Everything that determines a Spiking-GAN run (recorded in the checkpoint)."""
 
     digit: int | None = 0  # the class trained on (the paper trains one GAN per digit); None = all
-    epochs: int = 50
+    epochs: int = 8  # quality peaks early and then falls as pixels die (docs/gan.md)
     seed: int = 0
     batch_size: int = 32
     noise_size: int = 100
@@ -56,7 +56,7 @@ class GanConfig:
     g_init: tuple[float, float, float, float] = (-20.0, 25.0, -8.0, 9.0)
     d_init: tuple[float, float, float, float] = (-3.0, 5.0, -30.0, 48.0)
     optimizer: str = "adam"  # "adam" or "sgd" (the paper's)
-    lr_g: float = 0.05
+    lr_g: float = 0.02
     lr_d: float = 0.05
     decay: float = 1e-6  # the L2 term, per sample
     norm: str = "l2"

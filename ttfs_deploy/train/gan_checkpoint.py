@@ -11,7 +11,8 @@ Layout (format ``ttfs-deploy/gan``, version 1)::
                    {"G.0.weight", "G.0.bias", "G.2.weight", ..., "D.2.bias"}      # ann (nn.Sequential keys)
      "metrics": {...}, "train": {...}}
 
-The distinct ``format`` keeps the two kinds of file apart: a classifier checkpoint given to a GAN
+Weights are stored as float16 (half the file; the compiled generator keeps 8 bits of them) and
+load as float32. The distinct ``format`` keeps the two kinds of file apart: a classifier checkpoint given to a GAN
 command, or a GAN checkpoint given to a classifier command, is refused with one line. Loading reuses
 the classifier loader's bounded reader and field checks (:mod:`ttfs_deploy.train.checkpoint`).
 """
@@ -81,7 +82,7 @@ def save_gan(path, model: SpikingGAN | AnnGAN, digit: int | None, zero_policy: s
             "image_shape": [28, 28] if g_arch[-1] == 784 else [1, g_arch[-1]],
             "noise": NOISE,
         },
-        "state_dict": {k: v.detach().to(torch.float32).clone() for k, v in state.items()},
+        "state_dict": {k: v.detach().to(torch.float16).clone() for k, v in state.items()},
         "metrics": metrics,
         "train": train,
     }
