@@ -6,9 +6,10 @@ import numpy as np
 import pytest
 
 from ttfs_deploy.compiler.hardware import load_profile
-from ttfs_deploy.measure.budget import BudgetError, check_budget, load_budget
+from ttfs_deploy.measure.budget import Budget, BudgetError, budget_from_run, check_budget, load_budget, write_budget
 from ttfs_deploy.measure.costs import build, count
 from ttfs_deploy.measure.report import PLOTS, write_report
+from ttfs_deploy.semantics import classify
 
 from .helpers import MODELS, cli
 
@@ -68,19 +69,33 @@ def test_malformed_budgets(tmp_path, text, message):
 
 
 def test_budget_checks():
-    budget = {
-        "limits": {"max_spikes_per_inference": 5, "min_accuracy": 0.9, "max_energy_nj": 1.0},
-        "layers": {"fc1": {"max_spikes": 0.5}},
-    }
-    run = {"mean_spikes_total": 5, "mean_spikes_until_decision": 4, "mean_decision_step": 4, "accuracy": 0.8}
-    prof = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2).to_json()
-    checks = {c.name: c.passed for c in check_budget(budget, run, prof)}
+    budget = Budget(
+        {"max_spikes_per_inference": 5, "min_accuracy": 0.9, "max_energy_nj": 1.0}, {"fc1": {"max_spikes": 0.5}}
+    )
+    # by hand: decision at step 4 (fc2 neuron 0, label 1 → wrong); 2 + 1 + 2 = 5 spikes in all
+    run = classify(TIMES, np.array([1]), T, "golden")
+    assert (run.mean_spikes_total, run.mean_spikes_until_decision, run.accuracy) == (5, 4, 0.0)
+    costs = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2)
+    checks = {c.name: c.passed for c in check_budget(budget, run, costs)}
     assert checks == {
         "max_spikes_per_inference": True,
         "min_accuracy": False,
         "max_energy_nj": False,
         "fc1.max_spikes": False,
     }
+    with pytest.raises(BudgetError, match="budget names layer 'fc9', the network has input, fc1, fc2"):
+        check_budget(Budget({}, {"fc9": {"max_spikes": 1}}), run, costs)
+
+
+def test_budget_from_a_run_is_met_by_that_run_and_reads_back(tmp_path):
+    run = classify(TIMES, np.array([0]), T, "golden")
+    costs = build(TIMES, NAMES, [3, 2, 2], T, False, "golden", load_profile("loihi1"), 2)
+    budget = budget_from_run(run, costs, 0.1)
+    assert budget.limits["max_spikes_per_inference"] == 5.5 and budget.limits["min_accuracy"] == 0.9
+    assert budget.layers == {"fc1": {"max_spikes": 1.1}, "fc2": {"max_spikes": 2.2}}
+    assert all(c.passed for c in check_budget(budget, run, costs))
+    write_budget(tmp_path / "b.yaml", budget, ["measured here"])
+    assert load_budget(tmp_path / "b.yaml") == budget
 
 
 def test_report_files(tmp_path):

@@ -140,7 +140,7 @@ class Suite:
         """The budget's ``min_accuracy``: the one place a suite writes its accuracy floor."""
         from ttfs_deploy.measure.budget import load_budget
 
-        floor = load_budget(self.budget)["limits"].get("min_accuracy")
+        floor = load_budget(self.budget).limits.get("min_accuracy")
         if floor is None:
             pytest.fail(f"{self.budget} sets no min_accuracy", pytrace=False)
         return floor
@@ -278,11 +278,11 @@ class GoldenChecks:
         """Assert every limit of a budget file holds for this run (priced under the run's profile)."""
         from ttfs_deploy.compiler.hardware import load_profile
         from ttfs_deploy.measure.budget import check_budget, load_budget
-        from ttfs_deploy.measure.costs import profile_network
+        from ttfs_deploy.measure.costs import network_costs
 
         hw = load_profile(self.profile or outcome.profile)
-        prof = profile_network(outcome.times, outcome.ir, outcome.early_stop, outcome.result.target, hw).to_json()
-        failed = [c for c in check_budget(load_budget(budget_path), outcome.result.to_json(), prof) if not c.passed]
+        costs = network_costs(outcome.times, outcome.ir, outcome.early_stop, outcome.result.target, hw)
+        failed = [c for c in check_budget(load_budget(budget_path), outcome.result, costs) if not c.passed]
         if failed:
             raise AssertionError(
                 f"budget {budget_path} not met (target {outcome.result.target}, profile {hw.name}, "

@@ -21,13 +21,17 @@ from ttfs_deploy.cli.common import (
 
 
 def _profiled(args: argparse.Namespace):
-    """Run ``args.model`` on ``args.target`` and profile the trace; returns (report dict, outcome, names)."""
+    """Run ``args.model`` on ``args.target`` and cost the trace; returns (report dict, outcome, names, costs).
+
+    The report dict is the JSON edge (printing, report files); budgets take the typed ``outcome.result``
+    and ``costs``."""
     from ttfs_deploy.compiler.hardware import load_profile
-    from ttfs_deploy.measure.costs import profile_network
+    from ttfs_deploy.measure.costs import network_costs
 
     dataset, outcome = run_model(args)
     hw = load_profile(outcome.profile)
-    prof = profile_network(outcome.times, outcome.ir, outcome.early_stop, args.target, hw).to_json()
+    costs = network_costs(outcome.times, outcome.ir, outcome.early_stop, args.target, hw)
+    prof = costs.to_json()
     names = [layer.name for layer in outcome.ir.chain()]
     report = {
         "model": str(args.model),
@@ -37,7 +41,7 @@ def _profiled(args: argparse.Namespace):
         "profile": prof,
         "note": outcome.note,
     }
-    return report, outcome, names
+    return report, outcome, names, costs
 
 
 def cmd_profile(args: argparse.Namespace) -> int:
@@ -46,7 +50,7 @@ def cmd_profile(args: argparse.Namespace) -> int:
 
     if args.out:  # checked before the run; the report appears whole or not at all
         check_output_folder(args.out, ("report.json", "report.md", "report.html", *PLOTS))
-    report, outcome, names = _profiled(args)
+    report, outcome, names, _ = _profiled(args)
     written = []
     if args.out:
         written = atomic_dir(args.out, lambda folder: write_report(folder, report, outcome.times, names))
@@ -125,8 +129,8 @@ def cmd_budget_check(args: argparse.Namespace) -> int:
     from ttfs_deploy.measure.budget import check_budget, load_budget
 
     budget = load_budget(args.budget)
-    report, _, _ = _profiled(args)
-    checks = check_budget(budget, report["run"], report["profile"])
+    report, outcome, _, costs = _profiled(args)
+    checks = check_budget(budget, outcome.result, costs)
     facts = _run_facts(report)
     passed = all(c.passed for c in checks)
     if args.json:
@@ -166,8 +170,8 @@ def cmd_budget_init(args: argparse.Namespace) -> int:
     from ttfs_deploy.measure.budget import budget_from_run, load_budget, write_budget
 
     out = check_output(args.output)
-    report, _, _ = _profiled(args)
-    budget = budget_from_run(report["run"], report["profile"], args.margin)
+    report, outcome, _, costs = _profiled(args)
+    budget = budget_from_run(outcome.result, costs, args.margin)
     facts = _run_facts(report)
     run, prof = report["run"], report["profile"]
     energy = "unknown" if prof["energy_total_nj"] is None else f"{prof['energy_total_nj']:,.0f} nJ"
@@ -181,10 +185,10 @@ def cmd_budget_init(args: argparse.Namespace) -> int:
     write_budget(out, budget, comments)
     load_budget(out)  # what we wrote reads back as a valid budget
     if args.json:
-        print(json_text({"output": str(out), "margin": args.margin, **facts, **budget}))
+        print(json_text({"output": str(out), "margin": args.margin, **facts, **budget.to_file_dict()}))
     else:
         print(f"wrote {out} from {_facts_line(facts)}, margin {args.margin:.0%}:")
-        for key, value in budget["budget"].items():
+        for key, value in budget.to_file_dict()["budget"].items():
             print(f"  {key}: {value}")
     return 0
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import pathlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -27,7 +28,11 @@ from ttfs_deploy.errors import TtfsError, short
 from ttfs_deploy.fileio import atomic_write
 from ttfs_deploy.safe_yaml import load_yaml, number
 
-__all__ = ["BudgetError", "Check", "load_budget", "check_budget", "budget_from_run", "write_budget", "LIMITS"]
+if TYPE_CHECKING:
+    from ttfs_deploy.measure.costs import Costs
+    from ttfs_deploy.semantics import RunResult
+
+__all__ = ["BudgetError", "Budget", "Check", "load_budget", "check_budget", "budget_from_run", "write_budget", "LIMITS"]
 
 # key -> (what it limits, "max" or "min")
 LIMITS = {
@@ -42,6 +47,24 @@ LAYER_LIMITS = {"max_spikes": ("mean spikes per inference", "max")}
 
 class BudgetError(TtfsError):
     """A malformed budget file; the message is one line."""
+
+
+@dataclass(frozen=True)
+class Budget:
+    """A spike budget: whole-network limits (keys of :data:`LIMITS`) and per-layer limits."""
+
+    limits: dict[str, float]
+    layers: dict[str, dict[str, float]]
+
+    def check_layers(self, names: list[str]) -> None:
+        """Refuse (before any run) a budget that names a layer the network does not have."""
+        unknown = [layer for layer in self.layers if layer not in names]
+        if unknown:
+            raise BudgetError(f"budget names layer {short(unknown[0])}, the network has {', '.join(names)}")
+
+    def to_file_dict(self) -> dict:
+        """The ``budget:`` mapping a budget file holds (what :func:`load_budget` reads back)."""
+        return {"budget": {**self.limits, "layers": self.layers} if self.layers else dict(self.limits)}
 
 
 @dataclass(frozen=True)
@@ -64,8 +87,8 @@ def _number(value, where: str) -> float:
     return number(value, where, BudgetError, 0.0, 1e15)
 
 
-def load_budget(path: str | pathlib.Path) -> dict:
-    """Parse and validate a budget file; returns ``{"limits": {...}, "layers": {name: {...}}}``."""
+def load_budget(path: str | pathlib.Path) -> Budget:
+    """Parse and validate a budget file (strict YAML, known keys only, finite non-negative numbers)."""
     path = pathlib.Path(path)
     data = load_yaml(path, BudgetError, "budget file")  # strict: no aliases, duplicates, NaN; bounded
     if not isinstance(data, dict) or set(data) != {"budget"} or not isinstance(data["budget"], dict):
@@ -92,29 +115,32 @@ def load_budget(path: str | pathlib.Path) -> dict:
             raise BudgetError(f"{path}: unknown key budget.{short(key)}; known: {', '.join([*LIMITS, 'layers'])}")
     if not limits and not layers:
         raise BudgetError(f"{path}: the budget sets no limits")
-    return {"limits": limits, "layers": layers}
+    return Budget(limits, layers)
 
 
-def check_budget(budget: dict, run: dict, profile: dict) -> list[Check]:
-    """Compare a budget with a run (RunResult.to_json()) and its profile (Profile.to_json())."""
-    measured = {
-        "max_spikes_per_inference": run["mean_spikes_total"],
-        "max_spikes_until_decision": run["mean_spikes_until_decision"],
-        "max_decision_steps": run["mean_decision_step"],
-        "max_energy_nj": profile["energy_total_nj"],
-        "min_accuracy": run["accuracy"],
+def _measured(run: RunResult, costs: Costs) -> dict[str, float | None]:
+    return {
+        "max_spikes_per_inference": run.mean_spikes_total,
+        "max_spikes_until_decision": run.mean_spikes_until_decision,
+        "max_decision_steps": run.mean_decision_step,
+        "max_energy_nj": costs.energy_total_nj,
+        "min_accuracy": run.accuracy,
     }
-    checks = [Check(key, limit, measured[key], LIMITS[key][1]) for key, limit in budget["limits"].items()]
-    by_name = {layer["name"]: layer for layer in profile["layers"]}
-    for layer, items in budget["layers"].items():
-        if layer not in by_name:
-            raise BudgetError(f"budget names layer {layer!r}, the network has {', '.join(by_name)}")
+
+
+def check_budget(budget: Budget, run: RunResult, costs: Costs) -> list[Check]:
+    """Compare every limit of ``budget`` with a run and its costs (spikes, steps, nJ, accuracy)."""
+    measured = _measured(run, costs)
+    checks = [Check(key, limit, measured[key], LIMITS[key][1]) for key, limit in budget.limits.items()]
+    by_name = {layer.name: layer for layer in costs.layers}
+    budget.check_layers(list(by_name))
+    for layer, items in budget.layers.items():
         for name, limit in items.items():
-            checks.append(Check(f"{layer}.{name}", limit, by_name[layer]["spikes"], LAYER_LIMITS[name][1]))
+            checks.append(Check(f"{layer}.{name}", limit, by_name[layer].spikes, LAYER_LIMITS[name][1]))
     return checks
 
 
-def budget_from_run(run: dict, profile: dict, margin: float) -> dict:
+def budget_from_run(run: RunResult, costs: Costs, margin: float) -> Budget:
     """A budget a run meets with ``margin`` to spare (0.1 = 10 %): every max limit is the measured
     mean x (1 + margin), ``min_accuracy`` the measured accuracy x (1 - margin), and each fire-once
     layer gets ``max_spikes``. Values are rounded away from the measurement (up for max, down for min).
@@ -125,20 +151,20 @@ def budget_from_run(run: dict, profile: dict, margin: float) -> dict:
     def up(value: float, digits: int) -> float:
         return math.ceil(value * (1 + margin) * 10**digits) / 10**digits
 
-    measured = {
-        "max_spikes_per_inference": (run["mean_spikes_total"], 1),
-        "max_spikes_until_decision": (run["mean_spikes_until_decision"], 1),
-        "max_decision_steps": (run["mean_decision_step"], 1),
-        "max_energy_nj": (profile["energy_total_nj"], 0),
+    digits = {"max_energy_nj": 0}  # nJ to the unit; spikes and steps to one decimal
+    measured = _measured(run, costs)
+    limits = {
+        key: up(value, digits.get(key, 1))
+        for key, value in measured.items()
+        if key != "min_accuracy" and value is not None
     }
-    limits = {key: up(value, digits) for key, (value, digits) in measured.items() if value is not None}
     limits = {key: int(v) if v == int(v) else v for key, v in limits.items()}
-    limits["min_accuracy"] = math.floor(run["accuracy"] * (1 - margin) * 1000) / 1000
-    layers = {layer["name"]: {"max_spikes": up(layer["spikes"], 1)} for layer in profile["layers"][1:]}
-    return {"budget": {**limits, "layers": layers}}
+    limits["min_accuracy"] = math.floor(run.accuracy * (1 - margin) * 1000) / 1000
+    layers = {layer.name: {"max_spikes": up(layer.spikes, 1)} for layer in costs.layers[1:]}
+    return Budget(limits, layers)
 
 
-def write_budget(path: str | pathlib.Path, budget: dict, comments: list[str]) -> None:
+def write_budget(path: str | pathlib.Path, budget: Budget, comments: list[str]) -> None:
     """Write a budget file (``# `` comment lines first), atomically; it loads with :func:`load_budget`."""
-    text = "".join(f"# {line}\n" for line in comments) + yaml.safe_dump(budget, sort_keys=False)
+    text = "".join(f"# {line}\n" for line in comments) + yaml.safe_dump(budget.to_file_dict(), sort_keys=False)
     atomic_write(path, lambda stream: stream.write(text.encode()))

@@ -37,12 +37,12 @@ __all__ = [
     "SRAM_READ_PJ",
     "reading",
     "LayerCounts",
-    "Profile",
+    "Costs",
     "count",
     "energy",
     "ann_reference",
     "build",
-    "profile_network",
+    "network_costs",
 ]
 
 ANN_MAC_PJ = {
@@ -75,7 +75,7 @@ class LayerCounts:
 
 
 @dataclass(frozen=True)
-class Profile:
+class Costs:
     """Counts for a whole run plus the energy/time estimate under a hardware profile."""
 
     target: str
@@ -241,12 +241,12 @@ def build(
     target: str,
     profile: HardwareProfile,
     cores: int,
-) -> Profile:
+) -> Costs:
     """Count a trace and price it under ``profile``."""
     layers, window = count(times, names, T, early_stop)
     terms, total, time_us = energy(layers, profile, cores)
     ann = ann_reference(sizes)
-    return Profile(
+    return Costs(
         target,
         profile.name,
         times[0].shape[0],
@@ -264,9 +264,9 @@ def build(
     )
 
 
-def profile_network(
+def network_costs(
     times: list[np.ndarray], ir: NetworkIR, early_stop: bool, target: str, profile: HardwareProfile
-) -> Profile:
+) -> Costs:
     """:func:`build` for a run of ``ir``: layer names, sizes, ``T`` and cores (from the mapper) come from the IR."""
     from ttfs_deploy.compiler.mapping import map_network
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from ttfs_deploy.compiler.hardware import HardwareProfile
 from ttfs_deploy.ir import NetworkIR
-from ttfs_deploy.measure.costs import LayerCounts, Profile, ann_reference, energy, reading
+from ttfs_deploy.measure.costs import Costs, LayerCounts, ann_reference, energy, reading
 from ttfs_deploy.semantics.lif import hardware_step
 
 __all__ = ["count_rate", "profile_rate_network"]
@@ -56,8 +56,8 @@ def count_rate(rasters: list[np.ndarray], names: list[str]) -> tuple[list[dict],
     return layers, float(window)
 
 
-def profile_rate_network(rasters: list[np.ndarray], ir: NetworkIR, target: str, profile: HardwareProfile) -> Profile:
-    """Count a rate-coded run of ``ir`` and price it under ``profile`` (the TTFS :class:`Profile` schema)."""
+def profile_rate_network(rasters: list[np.ndarray], ir: NetworkIR, target: str, profile: HardwareProfile) -> Costs:
+    """Count a rate-coded run of ``ir`` and price it under ``profile`` (the TTFS :class:`Costs` schema)."""
     from ttfs_deploy.compiler.mapping import map_network
 
     names = [layer.name for layer in ir.chain()]
@@ -65,7 +65,7 @@ def profile_rate_network(rasters: list[np.ndarray], ir: NetworkIR, target: str, 
     cores = map_network(ir, profile).cores
     terms, total, time_us = energy(layers, profile, cores)
     ann = ann_reference(ir.sizes)
-    return Profile(
+    return Costs(
         target,
         profile.name,
         rasters[0].shape[0],

@@ -13,7 +13,7 @@ import numpy as np
 from ttfs_deploy.coding import count_spikes_rate, count_spikes_ttfs
 from ttfs_deploy.compiler.hardware import load_profile
 from ttfs_deploy.data import Dataset
-from ttfs_deploy.measure.costs import profile_network
+from ttfs_deploy.measure.costs import network_costs
 from ttfs_deploy.pipelines.run import run_target
 
 __all__ = ["PAPER", "input_coding", "model_claims", "claims"]
@@ -68,7 +68,7 @@ def model_claims(model: pathlib.Path, data: Dataset, profiles: list[str], rate_i
     }
     for name in profiles:
         hw = load_profile(name)
-        prof = profile_network(outcome.times, ir, True, "golden", hw)
+        prof = network_costs(outcome.times, ir, True, "golden", hw)
         syn = hw.energy_pj.get("synaptic_spike_op")
         row["energy"][name] = {
             "ttfs_nj_early_stop": prof.energy_total_nj,

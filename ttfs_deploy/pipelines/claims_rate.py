@@ -13,7 +13,7 @@ import pathlib
 
 from ttfs_deploy.compiler.hardware import load_profile
 from ttfs_deploy.data import Dataset
-from ttfs_deploy.measure.costs import profile_network
+from ttfs_deploy.measure.costs import network_costs
 from ttfs_deploy.pipelines.run import run_target
 
 __all__ = ["whole_network_row", "whole_network", "whole_network_markdown"]
@@ -36,7 +36,7 @@ def whole_network_row(model: pathlib.Path, data: Dataset, profiles: list[str], r
         "energy_nj": {},
     }
     for name in profiles:
-        prof = profile_network(outcome.times, outcome.ir, not rate, "golden", load_profile(name))
+        prof = network_costs(outcome.times, outcome.ir, not rate, "golden", load_profile(name))
         row["synaptic_ops"] = sum(layer.synaptic_ops for layer in prof.layers)
         row["neuron_updates"] = sum(layer.active_updates + layer.idle_updates for layer in prof.layers)
         row["window_steps"] = prof.mean_window_steps

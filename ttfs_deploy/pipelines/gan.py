@@ -118,7 +118,7 @@ def profile_samples(ckpt, samples: Samples, profile: str = DEFAULT_PROFILE, time
     2,470 (= 100 + 400 + 784 + 784 + 400 + 2 neurons) does.
     """
     from ttfs_deploy.compiler.hardware import load_profile
-    from ttfs_deploy.measure.costs import profile_network
+    from ttfs_deploy.measure.costs import network_costs
 
     if samples.times is None:
         raise UsageError("the ANN GAN baseline has no spikes to profile")
@@ -128,7 +128,7 @@ def profile_samples(ckpt, samples: Samples, profile: str = DEFAULT_PROFILE, time
     hw = load_profile(profile)
     g_times = samples.times if samples.ir is not None else _run(g_ir, target, samples.noise, timeout_s)
     d_times = _run(d_ir, target, g_times[-1], timeout_s)
-    g, d = (profile_network(t, ir, False, target, hw) for t, ir in ((g_times, g_ir), (d_times, d_ir)))
+    g, d = (network_costs(t, ir, False, target, hw) for t, ir in ((g_times, g_ir), (d_times, d_ir)))
     g_spikes = sum(layer.spikes for layer in g.layers)
     d_spikes = sum(layer.spikes for layer in d.layers)  # its input layer = G's output spikes again
     total = None if g.energy_total_nj is None or d.energy_total_nj is None else g.energy_total_nj + d.energy_total_nj
@@ -206,6 +206,8 @@ def quality(images: np.ndarray, digit: int | None, judge=None, judge_seed: int =
     if digit is not None:
         result["intended"] = intended_fraction(gen_p, digit)
         result["intended_real_val"] = intended_fraction(val_p, digit)
+    else:  # an all-digit generator: which digits it makes (collapse onto a few classes shows here)
+        result["judged_classes"] = np.bincount(gen_p, minlength=10).tolist()
     result["diversity_ratio"] = result["diversity"] / result["diversity_real"]
     return result
 

@@ -57,6 +57,21 @@ class RunResult:
         correct = sum(s.prediction == s.label for s in self.samples)
         return (correct - self.ties_correct) / self.n if self.n else float("nan")  # one division: no 0.8099999
 
+    @property
+    def mean_decision_step(self) -> float:
+        """Mean decision step (steps; ``T`` for a sample with no decision)."""
+        return self._mean([s.decision_step for s in self.samples])
+
+    @property
+    def mean_spikes_until_decision(self) -> float:
+        """Mean spikes (input + hidden + output) issued up to the decision step."""
+        return self._mean([s.spikes_until_decision for s in self.samples])
+
+    @property
+    def mean_spikes_total(self) -> float:
+        """Mean spikes per inference over the simulated window."""
+        return self._mean([s.spikes_total for s in self.samples])
+
     def to_json(self) -> dict:
         """Plain dict: accuracy, n, mean_* figures, tie counts and a list of per-sample dicts."""
         return {
@@ -66,9 +81,9 @@ class RunResult:
             "n": self.n,
             "ties": self.ties,
             "T": self.T,
-            "mean_decision_step": self._mean([s.decision_step for s in self.samples]),
-            "mean_spikes_until_decision": self._mean([s.spikes_until_decision for s in self.samples]),
-            "mean_spikes_total": self._mean([s.spikes_total for s in self.samples]),
+            "mean_decision_step": self.mean_decision_step,
+            "mean_spikes_until_decision": self.mean_spikes_until_decision,
+            "mean_spikes_total": self.mean_spikes_total,
             "samples": [asdict(s) for s in self.samples],
         }
 
@@ -162,8 +177,10 @@ def lead_decision_steps(output: np.ndarray, lead: int) -> tuple[np.ndarray, np.n
     """
     counts = np.cumsum(np.asarray(output, dtype=np.int64), axis=1)  # (n, T, n_out)
     n, T = counts.shape[:2]
-    top2 = -np.partition(-counts, 1, axis=2)[:, :, :2] if counts.shape[2] > 1 else np.concatenate(
-        [counts, np.zeros_like(counts)], axis=2
+    top2 = (
+        -np.partition(-counts, 1, axis=2)[:, :, :2]
+        if counts.shape[2] > 1
+        else np.concatenate([counts, np.zeros_like(counts)], axis=2)
     )
     reached = (top2[:, :, 0] - top2[:, :, 1]) >= lead
     first = np.where(reached.any(axis=1), reached.argmax(axis=1), T - 1)
