@@ -18,12 +18,12 @@ __all__ = ["main", "build_parser"]
 
 def build_parser() -> argparse.ArgumentParser:
     """The ``ttfs-deploy`` parser: one sub-command group per module of this package."""
-    from ttfs_deploy.cli import demo_cmd, deploy_cmds, gan_cmds, measure_cmds, rate_cmds, train_cmds
+    from ttfs_deploy.cli import demo_cmd, deploy_cmds, gan_cmds, interop_cmds, measure_cmds, rate_cmds, train_cmds
 
     parser = Parser(prog="ttfs-deploy", description="Train time-to-first-spike networks and deploy them.")
     parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=Parser)
-    for module in (train_cmds, rate_cmds, deploy_cmds, measure_cmds, demo_cmd, gan_cmds):
+    for module in (train_cmds, rate_cmds, deploy_cmds, measure_cmds, demo_cmd, gan_cmds, interop_cmds):
         module.add_parsers(sub)
     return parser
 
