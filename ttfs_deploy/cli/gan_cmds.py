@@ -165,7 +165,7 @@ def cmd_gan_quality(args: argparse.Namespace) -> int:
         intended = (
             f"{result['intended']:.1%} judged digit {ckpt.digit} (real held-out: {result['intended_real_val']:.1%}); "
             if "intended" in result
-            else ""
+            else f"judged digits 0-9: {result['judged_classes']}; "
         )
         print(
             f"{result['n']} samples ({args.target}): {intended}Fréchet distance {result['frechet']:.1f} "
