@@ -41,7 +41,7 @@ _M = 1 << 23  # 2^(24 - 1): Lava's 24-bit u and v
 def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, lo, hi):  # pragma: no cover - compiled
     n_in, n_out = qT.shape
     T = spikes.shape[1]
-    a = np.empty(n_out, np.int64)
+    a = np.empty(n_out, np.int32)
     u = np.empty(n_out, np.int64)
     v = np.empty(n_out, np.int64)
     ref_end = np.empty(n_out, np.int64)
@@ -129,7 +129,7 @@ def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None) -> np.ndar
         def task(part: slice) -> None:
             _lif_float(spikes, *args, out, part.start, part.stop)
     else:
-        qT = np.ascontiguousarray(np.asarray(layer.weight, np.int64).T)
+        qT = np.ascontiguousarray(np.asarray(layer.weight, np.int32).T)
         bias = int(layer.bias_mant) << int(layer.bias_exp)
         args = (qT, int(exponent), int(layer.du), int(layer.dv), int(layer.vth), bias, int(layer.refractory))
 
