@@ -108,6 +108,8 @@ def test_autoencoder_reports_mse_and_writes_reconstructions(tmp_path):
         (("run", "{model}", "--target", "golden", "--input-seed", "-1"), "--input-seed"),
         (("run", "{model}", "--target", "golden", "--early-stop"), "early stop is for TTFS networks"),
         (("trace", "record", "{model}", "--target", "golden", "--limit", "2", "-o", "{tmp}/t.npz"), "no trace format"),
+        (("train", "--init-from", "{model}", "-o", "{tmp}/x.pt"), "is a rate-coded LIF checkpoint"),
+        (("run", "mnist-s4nn", "--target", "golden", "--limit", "2", "--input-seed", "3"), "--input-seed is for rate"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(rate_model, tmp_path, args, message):

@@ -80,7 +80,7 @@ def run_model(args: argparse.Namespace):
         calibration=calibration,
         calibration_samples=args.calibration_limit,
         timeout_s=getattr(args, "timeout", None),
-        input_seed=getattr(args, "input_seed", 0),
+        input_seed=getattr(args, "input_seed", None),
     )
 
 
@@ -203,8 +203,9 @@ def run_args(
     p.add_argument(
         "--input-seed",
         type=SEED,
-        default=0,
-        help="rate-coded (LIF) networks: seed of the Poisson input spikes, the same on every target (recorded in --json)",
+        default=None,
+        help="rate-coded (LIF) networks only: seed of the Poisson input spikes, the same on every target "
+        "(default 0; recorded in --json)",
     )
     early_stop_args(p)
 

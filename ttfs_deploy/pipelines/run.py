@@ -18,6 +18,7 @@ from ttfs_deploy import backends
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, deploy
 from ttfs_deploy.data import Dataset, check_labels
+from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.measure.trace import Trace, run_trace
 from ttfs_deploy.models import resolve_model
@@ -93,7 +94,7 @@ def run_target(
     calibration: str | None = CALIBRATION_DATA,
     calibration_samples: int | None = CALIBRATION_SAMPLES,
     timeout_s: float | None = None,
-    input_seed: int = 0,
+    input_seed: int | None = None,
 ) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
 
@@ -108,9 +109,12 @@ def run_target(
     from ttfs_deploy.pipelines.run_rate import is_rate_model, run_rate_target
 
     if is_rate_model(model_path):
+        seed = 0 if input_seed is None else input_seed
         return run_rate_target(
-            model_path, target, dataset, profile, early_stop, progress, timeout_s=timeout_s, input_seed=input_seed
+            model_path, target, dataset, profile, early_stop, progress, timeout_s=timeout_s, input_seed=seed
         )
+    if input_seed is not None:
+        raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
     if target == "float":
         if pathlib.Path(model_path).suffix == ".ttfs":
             raise IRError(f"{model_path}: target float needs the checkpoint (.pt); a .ttfs artifact is quantized")

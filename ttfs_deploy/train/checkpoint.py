@@ -135,6 +135,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     payload = _read_payload(path)
     if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/gan":  # train/gan_checkpoint.py
         raise CheckpointError(f"{path} is a GAN checkpoint, not a classifier; use `ttfs-deploy gan sample|profile`")
+    if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/lif-checkpoint":  # train/lif_checkpoint.py
+        raise CheckpointError(f"{path} is a rate-coded LIF checkpoint; this needs a TTFS (fire-once) checkpoint")
     _require(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
     _require(payload.get("version") == VERSION, path, f"unsupported version {short(payload.get('version'))}")
     arch, coding = payload.get("arch"), payload.get("coding")
