@@ -92,6 +92,24 @@ def cmd_convert(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    from ttfs_deploy.compiler.pipeline import load_network
+
+    out = check_output(args.output, inputs=[args.model])
+    ir = load_network(args.model)
+    if args.format == "nir":
+        from ttfs_deploy.interop.nir_io import write_nir
+
+        write_nir(ir, out)
+    else:
+        from ttfs_deploy.interop.netx import write_netx
+
+        write_netx(ir, out)
+    kinds = "fire-once" if ir.neuron == "fire_once" else "LIF"
+    print(f"wrote {out}: {args.format} graph of {'-'.join(map(str, ir.sizes))} {kinds} network (T = {ir.T})")
+    return 0
+
+
 def add_parsers(sub: argparse._SubParsersAction) -> None:
     """Add ``convert`` and ``export`` to the top-level parser."""
     from ttfs_deploy.data import DATA_SPECS
@@ -122,3 +140,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="checkpoint to write (.pt)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_convert)
+
+    p = sub.add_parser(
+        "export",
+        help="write a model as a NIR graph (.nir) or a lava-dl netx file (.net)",
+        description="Export a model (.pt, .ttfs, .nir, .net) to another tool's format; what the format cannot "
+        "express exactly is refused with the reason (docs/bring-your-own-model.md).",
+    )
+    p.add_argument("model", help="model file or shipped model name")
+    p.add_argument("--format", choices=FORMATS, required=True, help="nir (the nir package) or netx (lava-dl HDF5)")
+    p.add_argument("-o", "--output", required=True, help="file to write (.nir / .net)")
+    p.set_defaults(func=cmd_export)

@@ -59,6 +59,10 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
     path = resolve_model(path)
     if path.suffix == ".ttfs":
         return load_ir(path)
+    if path.suffix == ".nir":  # NIR graph (ttfs_deploy.interop.nir_io): a float network
+        from ttfs_deploy.interop.nir_io import read_nir
+
+        return read_nir(path)
     from ttfs_deploy.train.checkpoint import load_checkpoint  # torch is needed only here
     from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
 

@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ttfs_deploy.coding import encode_rate
-from ttfs_deploy.compiler.pipeline import deploy
+from ttfs_deploy.compiler.pipeline import deploy, load_network
 from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.ir import IRError, NetworkIR, load_ir
 from ttfs_deploy.measure.trace import TraceError
@@ -46,8 +46,8 @@ def rate_task(model_path: str | pathlib.Path) -> str | None:
     """``"classify"`` or ``"autoencode"`` for a rate-coded LIF network (``.pt``, ``.ttfs`` or a shipped
     name), ``None`` for a TTFS network."""
     path = resolve_model(model_path)
-    if path.suffix == ".ttfs":
-        ir = load_ir(path)
+    if path.suffix in (".ttfs", ".nir", ".net"):  # an artifact or a foreign model file (compiler.pipeline.load_network)
+        ir = load_ir(path) if path.suffix == ".ttfs" else load_network(path)
         return None if ir.rate is None else ir.rate.task
     from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
 
