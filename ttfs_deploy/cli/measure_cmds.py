@@ -201,6 +201,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from ttfs_deploy.limits import MAX_CHECKPOINT_BYTES
     from ttfs_deploy.models import SHIPPED_DIR
     from ttfs_deploy.pipelines import claims as claims_mod
+    from ttfs_deploy.pipelines.claims_rate import SPIKES_PLOT, plot_spikes_per_step
 
     shipped = sorted(SHIPPED_DIR.glob("mnist-*.pt")) + sorted(SHIPPED_DIR.glob("ae-*.pt"))
     models = [pathlib.Path(m) for m in args.models] if args.models else shipped
@@ -209,7 +210,7 @@ def cmd_claims(args: argparse.Namespace) -> int:
     for model in models:
         regular_file(model, MAX_CHECKPOINT_BYTES, UsageError, "model")
     if args.out:
-        check_output_folder(args.out, ("claims.json", "claims.md"))
+        check_output_folder(args.out, ("claims.json", "claims.md", SPIKES_PLOT))
     dataset = limit(data_mod.load(args.data), args.limit)
     report = claims_mod.claims(models, dataset, args.profiles.split(","))
     text = claims_mod.markdown(report)
@@ -218,7 +219,10 @@ def cmd_claims(args: argparse.Namespace) -> int:
         def write(folder: pathlib.Path) -> list[pathlib.Path]:
             (folder / "claims.json").write_text(json_text(report, indent=1))
             (folder / "claims.md").write_text(text)
-            return [folder / "claims.json", folder / "claims.md"]
+            if not report["whole_network"]:
+                return [folder / "claims.json", folder / "claims.md"]
+            plot_spikes_per_step(report["whole_network"], folder / SPIKES_PLOT)
+            return [folder / "claims.json", folder / "claims.md", folder / SPIKES_PLOT]
 
         atomic_dir(args.out, write)
     if args.json:

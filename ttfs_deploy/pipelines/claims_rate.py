@@ -16,7 +16,7 @@ from ttfs_deploy.data import Dataset
 from ttfs_deploy.measure.costs import network_costs
 from ttfs_deploy.pipelines.run import run_target
 
-__all__ = ["whole_network_row", "whole_network", "whole_network_markdown"]
+__all__ = ["SPIKES_PLOT", "whole_network_row", "whole_network", "whole_network_markdown", "plot_spikes_per_step"]
 
 
 def whole_network_row(model: pathlib.Path, data: Dataset, profiles: list[str], rate: bool) -> dict:
@@ -96,6 +96,7 @@ def whole_network_markdown(rows: list[dict]) -> list[str]:
                 f"| {r['model']} | {c['rule']} | {c['accuracy']:.1%} | {c['mean_decision_step']:.1f} | "
                 f"{c['mean_spikes_until_decision']:,.0f} |"
             )
+    lines += ["", "![spikes per step, both codings](spikes_per_step.png) (`claims --out` writes it)"]
     lines += [
         "",
         "TTFS rows stop at the first output spike (early stop; ops and updates until then); rate rows "
@@ -103,3 +104,28 @@ def whole_network_markdown(rows: list[dict]) -> list[str]:
         "profile; Loihi 2 figures are estimates from Loihi 1.",
     ]
     return lines
+
+
+SPIKES_PLOT = "spikes_per_step.png"
+
+
+def plot_spikes_per_step(rows: list[dict], path: pathlib.Path) -> None:
+    """Mean spikes (all layers) per hardware step from the sample's start, every model on one axis
+    (TTFS until the decision, as run with early stop; rate over its whole window), log-scaled steps."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    for r in rows:
+        steps = range(len(r["spikes_per_step"]))
+        ax.plot([s + 1 for s in steps], r["spikes_per_step"], label=f"{r['model']} ({r['coding']}, T = {r['T']})")
+    ax.set_xscale("log")
+    ax.set_xlabel("hardware step from the sample's start + 1 (log)")
+    ax.set_ylabel("mean spikes per step (input + hidden + output)")
+    ax.set_title("Spikes per step: TTFS against rate coding")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
