@@ -71,3 +71,19 @@ def test_rate_coding_is_per_sample_and_seeded():
 def test_seed_out_of_range_is_one_line(seed):
     with pytest.raises(UsageError, match=r"input seed must be an integer in 0\.\.4294967295"):
         encode_rate(np.zeros((1, 4)), 5, seed=seed)
+
+
+def test_rate_decision_steps_by_hand():
+    from ttfs_deploy.semantics.readout import lead_decision_steps, rate_decision_steps
+
+    # neuron 0 spikes at 0, 3, 4; neuron 1 at 1, 2. Running arg-max (lowest index on ties): 0, 0, 1, 0, 0
+    out = np.zeros((2, 5, 2), dtype=np.uint8)
+    out[0, [0, 3, 4], 0] = 1
+    out[0, [1, 2], 1] = 1  # sample 1: no output spike at all
+    prediction, step = rate_decision_steps(out)
+    np.testing.assert_array_equal(prediction, [0, -1])
+    np.testing.assert_array_equal(step, [3, 5])  # after step 2 the arg-max never changes; no spike: T
+    np.testing.assert_array_equal(lead_decision_steps(out, 1)[1], [0, 5])  # a lead of 1 at step 0
+    prediction, step = lead_decision_steps(out, 2)  # never 2 ahead: the window's arg-max at its last step
+    np.testing.assert_array_equal(prediction, [0, -1])
+    np.testing.assert_array_equal(step, [4, 5])
