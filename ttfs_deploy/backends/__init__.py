@@ -6,7 +6,8 @@ Every backend module has the same interface::
     missing() -> None when usable here, else one line saying what is missing
 
 ``golden`` runs :mod:`ttfs_deploy.semantics` itself; ``loihi-sim`` builds the Lava process graph
-(``lava_sim`` + the side-effect-free ``lava_procs`` package Lava scans for models); ``loihi-hw``
+(``lava_sim`` + the side-effect-free ``lava_procs`` package Lava scans for models; rate-coded LIF
+networks: ``lava_lif``, Lava's stock Dense + LIF, reached through ``pipelines.run_rate``); ``loihi-hw``
 runs that graph on a board. Lava is imported only when a Lava backend runs, so everything else
 works without it. Names, descriptions and limits are in :mod:`ttfs_deploy.targets`.
 

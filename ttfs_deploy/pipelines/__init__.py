@@ -1,7 +1,9 @@
 """Pipelines that chain the stages for one user job: run a model on a target, the demo.
 
 Owns: ``run`` (model file → compiled network → backend → classified result), ``demo`` (the README's
-main job). They call the stages; they compute nothing the stages already define.
+main job), ``run_rate`` (the same for rate-coded LIF networks), ``claims_rate`` and ``autoencoder``
+(the TTFS-vs-rate and autoencoder tables of the claims report). They call the stages; they compute
+nothing the stages already define.
 
 May import every stage (``compiler``, ``backends``, ``semantics``, ``measure``, ``data``); never the CLI.
 """

@@ -2,7 +2,9 @@
 
 Owns: the fire-once neuron's spike times (float and integer), the compiled loops shared with
 training (``kernels``), the decision step and early-stop view (``readout``), and where spikes fall
-on Lava/hardware steps (``timing``). Every other stage uses these functions instead of restating
+on Lava/hardware steps (``timing``); for rate-coded networks of Loihi CUBA LIF neurons, their
+bit-accurate arithmetic (``lif``, Lava's ``PyLifModelBitAcc``) and their results (``rate``: spike-count
+classification, reconstruction MSE; the rate decision steps live in ``readout``). Every other stage uses these functions instead of restating
 them: quantize calibrates with them, the golden backend runs them, Lava is tested against them.
 
 May import: ``ttfs_deploy.ir``, ``ttfs_deploy.coding``, ``ttfs_deploy.errors``, NumPy, Numba.
