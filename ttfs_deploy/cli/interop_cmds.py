@@ -97,6 +97,10 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     out = check_output(args.output, inputs=[args.model])
     ir = load_network(args.model)
+    if args.format == "netx" and ir.neuron == "lif" and not ir.is_quantized:
+        from ttfs_deploy.compiler.pipeline import compile_network
+
+        ir = compile_network(ir, "loihi-sim").ir  # netx holds fixed point: compiled as `compile` does
     if args.format == "nir":
         from ttfs_deploy.interop.nir_io import write_nir
 
@@ -107,6 +111,17 @@ def cmd_export(args: argparse.Namespace) -> int:
         write_netx(ir, out)
     kinds = "fire-once" if ir.neuron == "fire_once" else "LIF"
     print(f"wrote {out}: {args.format} graph of {'-'.join(map(str, ir.sizes))} {kinds} network (T = {ir.T})")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from ttfs_deploy.interop.netx import read_netx
+    from ttfs_deploy.ir import save_ir
+
+    out = check_output(args.output, inputs=[args.model])
+    ir = read_netx(args.model, steps=args.steps)
+    save_ir(ir, out)
+    print(f"wrote {out}: {'-'.join(map(str, ir.sizes))} LIF network from {args.model} (T = {ir.T})")
     return 0
 
 
@@ -151,3 +166,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, required=True, help="nir (the nir package) or netx (lava-dl HDF5)")
     p.add_argument("-o", "--output", required=True, help="file to write (.nir / .net)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser(
+        "import",
+        help="read a lava-dl netx file (.net) into a compiled artifact (.ttfs), choosing the steps per sample",
+        description="Read a netx file as the fixed-point LIF network Lava builds from it and save it as a .ttfs "
+        "artifact; --steps sets the window when the file has no simulation/tSample.",
+    )
+    p.add_argument("model", help="netx file (.net)")
+    p.add_argument("--steps", type=STEPS, help="steps per sample (default: the file's simulation/tSample)")
+    p.add_argument("-o", "--output", required=True, help="artifact to write (.ttfs)")
+    p.set_defaults(func=cmd_import)

@@ -63,6 +63,10 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
         from ttfs_deploy.interop.nir_io import read_nir
 
         return read_nir(path)
+    if path.suffix == ".net":  # lava-dl netx HDF5 (ttfs_deploy.interop.netx): a fixed-point LIF network
+        from ttfs_deploy.interop.netx import read_netx
+
+        return read_netx(path)
     from ttfs_deploy.train.checkpoint import load_checkpoint  # torch is needed only here
     from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
 
