@@ -32,3 +32,9 @@ def test_claims_command(tmp_path):
         assert 0 < m["fraction_of_neurons_fired_until_decision"] < 1 and len(m["per_digit"]) == 10
         assert m["energy"]["loihi2"]["estimate"] and not m["energy"]["loihi1"]["estimate"]
     assert "paper (60k MNIST)" in (tmp_path / "claims.md").read_text()
+    # issue 12: the whole-network table holds the TTFS and the rate-coded classifier, the AE table the spiking AE
+    rows = {r["model"]: r for r in report["whole_network"]}
+    assert set(rows) == {"mnist-s4nn.pt", "mnist-aggressive.pt", "mnist-rate.pt"}
+    assert rows["mnist-rate.pt"]["coding"] == "rate (LIF)" and len(rows["mnist-rate.pt"]["causal_by_lead"]) == 6
+    assert [a["model"] for a in report["autoencoders"]] == ["ae-mnist-rate.pt"]
+    assert (tmp_path / "spikes_per_step.png").stat().st_size > 0
