@@ -180,3 +180,13 @@ def test_golden_and_loihi_sim_give_identical_images(checkpoint):
     assert golden.images.any() and np.array_equal(golden.images, lava.images)
     for a, b in zip(golden.times, lava.times):
         assert np.array_equal(a, b)
+
+
+def test_shipped_gan_models_load_by_name_and_make_images():
+    from ttfs_deploy.pipelines.gan import load, sample
+
+    for digit in range(10):
+        ckpt = load(f"gan-digit-{digit}")
+        assert ckpt.kind == "spiking" and ckpt.digit == digit
+        images = sample(ckpt, 8, 0, "golden").images
+        assert 0.05 < (images > 0).mean() < 0.6  # lit strokes on a dark ground, as real digits

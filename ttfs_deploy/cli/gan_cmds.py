@@ -220,7 +220,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_gan_train)
 
     def sampling(p: argparse.ArgumentParser, targets: list[str], default: str, n: int) -> None:
-        p.add_argument("model", help="GAN checkpoint written by `ttfs-deploy gan train`")
+        p.add_argument(
+            "model", help="GAN checkpoint written by `ttfs-deploy gan train`, or a shipped one (gan-digit-3)"
+        )
         p.add_argument("--n", type=int, default=n, help="samples to generate")
         p.add_argument("--seed", type=SEED, default=0, help="seeds the noise (the same images on every target)")
         p.add_argument("--target", choices=targets, default=default, help="where the generator runs")

@@ -50,10 +50,12 @@ class Samples:
 
 
 def load(path: str | pathlib.Path):
-    """A GAN checkpoint (:func:`ttfs_deploy.train.gan_checkpoint.load_gan`); one-line error otherwise."""
+    """A GAN checkpoint (:func:`ttfs_deploy.train.gan_checkpoint.load_gan`), or a shipped one by name
+    (``gan-digit-3``); one-line error otherwise."""
+    from ttfs_deploy.models import resolve_model
     from ttfs_deploy.train.gan_checkpoint import load_gan
 
-    return load_gan(path)
+    return load_gan(resolve_model(path))
 
 
 def noise_times(n: int, size: int, T: int, seed: int) -> np.ndarray:
@@ -144,6 +146,7 @@ def profile_samples(ckpt, samples: Samples, profile: str = DEFAULT_PROFILE, time
         "synaptic_ops_g": sum(layer.synaptic_ops for layer in g.layers),
         "synaptic_ops_g_plus_d": sum(layer.synaptic_ops for layer in g.layers + d.layers),
         "energy_g_nj": g.energy_total_nj,
+        "energy_terms_g_nj": {key: _nj(term["value"]) for key, term in g.energy_pj.items()},
         "energy_g_plus_d_nj": total,
         "energy_is_estimate": g.energy_is_estimate,
         "d_says_real": float((d_times[-1][:, 1] < d_times[-1][:, 0]).mean()),
@@ -164,6 +167,10 @@ def make_judge(seed: int = 0, progress: bool = False):
         return fit_mlp(
             JUDGE["sizes"], data_mod.load("mnist-5k:train"), JUDGE["epochs"], JUDGE["shift"], seed, progress=progress
         )
+
+
+def _nj(pj: float | None) -> float | None:
+    return None if pj is None else pj / 1000
 
 
 def quality(images: np.ndarray, digit: int | None, judge=None, judge_seed: int = 0) -> dict:

@@ -51,8 +51,8 @@ class GanConfig:
     zero_policy: str = "silent"
     g_thresholds: tuple[float, float] = (100.0, 100.0)
     d_thresholds: tuple[float, float] = (100.0, 100.0)
-    # U[lo, hi] starts, layer 1 then layer 2: mixed signs, so that G's output times spread with the
-    # noise (89 % of pixels fire, at 82 +- 34 steps) and D's two outputs answer to different features
+    # U[lo, hi] starts, layer 1 then layer 2: mixed signs, so that G's output times vary with the
+    # noise and D's two outputs answer to different features (docs/gan.md)
     g_init: tuple[float, float, float, float] = (-20.0, 25.0, -8.0, 9.0)
     d_init: tuple[float, float, float, float] = (-3.0, 5.0, -30.0, 48.0)
     optimizer: str = "adam"  # "adam" or "sgd" (the paper's)
