@@ -34,7 +34,7 @@ def test_claims_command(tmp_path):
     assert "paper (60k MNIST)" in (tmp_path / "claims.md").read_text()
     # issue 12: the whole-network table holds the TTFS and the rate-coded classifier, the AE table the spiking AE
     rows = {r["model"]: r for r in report["whole_network"]}
-    assert set(rows) == {"mnist-s4nn.pt", "mnist-aggressive.pt", "mnist-rate.pt"}
+    assert set(rows) == {"mnist-s4nn.pt", "mnist-aggressive.pt", "mnist-rate.pt", "mnist-rate-t8.pt"}
     assert rows["mnist-rate.pt"]["coding"] == "rate (LIF)" and len(rows["mnist-rate.pt"]["causal_by_lead"]) == 6
     assert [a["model"] for a in report["autoencoders"]] == ["ae-mnist-rate.pt"]
     assert (tmp_path / "spikes_per_step.png").stat().st_size > 0
