@@ -190,3 +190,24 @@ def test_shipped_gan_models_load_by_name_and_make_images():
         assert ckpt.kind == "spiking" and ckpt.digit == digit
         images = sample(ckpt, 8, 0, "golden").images
         assert 0.05 < (images > 0).mean() < 0.6  # lit strokes on a dark ground, as real digits
+
+
+def test_cli_train_writes_a_checkpoint_grids_and_losses(tmp_path, capsys):
+    out, grids = tmp_path / "g.pt", tmp_path / "grids"
+    argv = ["gan", "train", "--digit", "7", "--data", "mnist-5k:val", "--epochs", "2", "--batch-size", "16"]
+    assert main([*argv, "--out", str(grids), "-o", str(out)]) == 0
+    err = capsys.readouterr().err
+    assert "epoch 1: D loss" in err and "epoch 2: D loss" in err
+    assert sorted(p.name for p in grids.iterdir()) == ["epoch-001.png", "epoch-002.png"]
+    ckpt = load_gan(out)
+    assert ckpt.digit == 7 and len(ckpt.metrics["epochs"]) == 2 and ckpt.train["n_train"] == 50
+
+
+def test_generator_spike_budget_met_and_not_met(checkpoint, tmp_path, capsys):
+    loose, tight = tmp_path / "loose.yaml", tmp_path / "tight.yaml"
+    loose.write_text("budget:\n  max_spikes_per_inference: 2000\n  layers:\n    fc2: {max_spikes: 784}\n")
+    tight.write_text("budget:\n  max_spikes_per_inference: 1\n")
+    argv = ["gan", "profile", str(checkpoint), "--n", "8", "--budget"]
+    assert main([*argv, str(loose)]) == 0
+    assert main([*argv, str(tight)]) == 1
+    assert "budget NOT met" in capsys.readouterr().out

@@ -134,7 +134,13 @@ def cmd_gan_sample(args: argparse.Namespace) -> int:
 def cmd_gan_profile(args: argparse.Namespace) -> int:
     from ttfs_deploy.pipelines.gan import profile_samples
 
+    if args.budget:
+        from ttfs_deploy.measure.budget import load_budget
+
+        load_budget(args.budget)  # a bad budget file is refused before any work
     ckpt, samples = _samples(args)
+    if args.budget:
+        return _budget(args, ckpt, samples)
     result = profile_samples(ckpt, samples, args.profile, timeout_s=args.timeout)
     if args.json:
         print_json(result)
@@ -148,6 +154,22 @@ def cmd_gan_profile(args: argparse.Namespace) -> int:
             f"{' (estimates)' if result['energy_is_estimate'] else ''}; D calls {result['d_says_real']:.0%} real"
         )
     return 0
+
+
+def _budget(args: argparse.Namespace, ckpt, samples) -> int:
+    from ttfs_deploy.pipelines.gan import check_samples_budget
+
+    checks = check_samples_budget(ckpt, samples, args.budget, args.profile)
+    passed = all(c.passed for c in checks)
+    if args.json:
+        rows = [{"name": c.name, "limit": c.limit, "measured": c.measured, "passed": c.passed} for c in checks]
+        print_json({"passed": passed, "checks": rows, "n": len(samples.noise)})
+    else:
+        for c in checks:
+            measured = "n/a" if c.measured is None else f"{c.measured:.4g}"
+            print(f"{c.name:<30}{c.limit:>12.4g}{measured:>12}  {'pass' if c.passed else 'FAIL'}")
+        print("budget " + ("met" if passed else "NOT met") + f" (generator, {len(samples.noise)} samples)")
+    return 0 if passed else 1
 
 
 def _nj(value: float | None) -> str:
@@ -241,8 +263,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--grid", help="also write the first 64 as a PNG grid")
     p.set_defaults(func=cmd_gan_sample)
 
-    p = cmds.add_parser("profile", help="spikes, synaptic ops and energy per generated sample (G, and G + D)")
+    p = cmds.add_parser(
+        "profile",
+        help="spikes, synaptic ops and energy per generated sample (G, and G + D); --budget checks G's",
+        description="Count spikes, synaptic ops and energy per generated sample. With --budget, check the "
+        "generator against a spike budget (ttfs-deploy budget's format, no min_accuracy): exit 0 met, 1 not met.",
+    )
     sampling(p, ["float", "golden", "loihi-sim"], "golden", 1000)
+    p.add_argument("--budget", help="budget YAML to check the generator against (exit 1 when not met)")
     p.set_defaults(func=cmd_gan_profile)
 
     p = cmds.add_parser(

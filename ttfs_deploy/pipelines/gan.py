@@ -32,6 +32,7 @@ __all__ = [
     "quality",
     "make_judge",
     "save_grid",
+    "check_samples_budget",
 ]
 
 SAMPLE_TARGETS = ("float", "golden", "loihi-sim")
@@ -167,6 +168,29 @@ def make_judge(seed: int = 0, progress: bool = False):
         return fit_mlp(
             JUDGE["sizes"], data_mod.load("mnist-5k:train"), JUDGE["epochs"], JUDGE["shift"], seed, progress=progress
         )
+
+
+def check_samples_budget(ckpt, samples: Samples, budget_path, profile: str = DEFAULT_PROFILE) -> list:
+    """The generator's spike budget, checked like any network's (:func:`ttfs_deploy.measure.budget.check_budget`).
+
+    Spikes, energy and per-layer limits (``input``, ``fc1``, ``fc2``) apply to G per generated sample,
+    on golden spike times; ``min_accuracy`` has no meaning for a generator and is refused. The run's
+    "decision" is G's first output spike (``max_decision_steps``, ``max_spikes_until_decision``).
+    """
+    from ttfs_deploy.compiler.hardware import load_profile
+    from ttfs_deploy.measure.budget import BudgetError, check_budget, load_budget
+    from ttfs_deploy.measure.costs import network_costs
+    from ttfs_deploy.semantics import classify
+
+    budget = load_budget(budget_path)
+    if "min_accuracy" in budget.limits:
+        raise BudgetError(f"{budget_path}: a generator has no accuracy; remove min_accuracy")
+    target = "golden" if samples.target == "float" else samples.target
+    ir = samples.ir if samples.ir is not None else _compiled(ckpt, "G", target, profile)
+    times = samples.times if samples.ir is not None else _run(ir, target, samples.noise, None)
+    budget.check_layers([layer.name for layer in ir.chain()])
+    run = classify(times, np.zeros(len(samples.noise), dtype=np.int64), ir.T, target)
+    return check_budget(budget, run, network_costs(times, ir, False, target, load_profile(profile)))
 
 
 def _nj(pj: float | None) -> float | None:
