@@ -211,3 +211,33 @@ def test_generator_spike_budget_met_and_not_met(checkpoint, tmp_path, capsys):
     assert main([*argv, str(loose)]) == 0
     assert main([*argv, str(tight)]) == 1
     assert "budget NOT met" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"kind": "vae"},
+        {"digit": 11},
+        {"g_arch": [100, 400]},
+        {"d_arch": [784, 400, 3]},
+        {"coding": {"T": 1, "zero_policy": "silent", "noise": "uniform-0-T", "image_shape": [28, 28]}},
+        {"g_thresholds": [float("nan"), 100.0]},
+        {"version": 99},
+        "nan-weight",
+        "missing-weight",
+    ],
+)
+def test_malformed_gan_checkpoints_are_refused_with_one_line(change, checkpoint, tmp_path):
+    from ttfs_deploy.train.checkpoint import CheckpointError
+
+    payload = torch.load(checkpoint, weights_only=True)
+    if change == "nan-weight":
+        payload["state_dict"]["G.weights.1"][0, 0] = float("nan")
+    elif change == "missing-weight":
+        del payload["state_dict"]["D.weights.0"]
+    else:
+        payload.update(change)
+    torch.save(payload, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError) as err:
+        load_gan(tmp_path / "bad.pt")
+    assert "\n" not in str(err.value)
