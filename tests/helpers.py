@@ -27,6 +27,22 @@ def cli(*args, cwd=None, env=None):
     )
 
 
+def spawn_cli(*args, **popen_kwargs) -> subprocess.Popen:
+    """Start ``python -m ttfs_deploy ARGS`` from the repository in a session of its own (so that its whole
+    process group can be signalled or killed): stdin empty, stdout and stderr piped."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    return subprocess.Popen(
+        [sys.executable, "-m", "ttfs_deploy", *map(str, args)],
+        cwd=REPO,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        **popen_kwargs,
+    )
+
+
 def chain_net(weights, thresholds, T, quant=None, zero_policy="silent"):
     """A feed-forward chain input → fc1 → ... from weight matrices ``(n_out, n_in)`` and thresholds."""
     layers = [InputLayer("input", weights[0].shape[1])]

@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import pathlib
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
-MODEL = REPO / "ttfs_deploy" / "models" / "mnist-s4nn.pt"
+from .helpers import MODELS, spawn_cli
+
+MODEL = MODELS / "mnist-s4nn.pt"
 
 pytestmark = [pytest.mark.slow, pytest.mark.lava]
 
@@ -61,33 +60,8 @@ def _needs_lava():
     [("sigterm-main", 143), ("sigint-group", 130), ("sighup-main", 129), ("sigkill-main", -signal.SIGKILL)],
 )
 def test_signal_stops_lava_and_its_workers(how, expected):
-    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    argv = [
-        sys.executable,
-        "-m",
-        "ttfs_deploy",
-        "run",
-        str(MODEL),
-        "--target",
-        "loihi-sim",
-        "--data",
-        "mnist-5k:val",
-        "--limit",
-        "100",
-        "--no-early-stop",
-        "--calibration",
-        "none",
-        "--json",
-    ]
-    proc = subprocess.Popen(
-        argv,
-        cwd=REPO,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        start_new_session=True,
-    )
+    argv = "--target loihi-sim --data mnist-5k:val --limit 100 --no-early-stop --calibration none --json".split()
+    proc = spawn_cli("run", MODEL, *argv)
     try:
         started = _wait(lambda: len(_session(proc.pid)) >= 6 or proc.poll() is not None, 120)
         assert started and proc.poll() is None, "the Lava workers never started"
