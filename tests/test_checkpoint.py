@@ -9,6 +9,8 @@ import torch
 from ttfs_deploy.train.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from ttfs_deploy.train.model import TTFSClassifier
 
+from .helpers import MODELS, cli
+
 
 def _model():
     model = TTFSClassifier([6, 4, 3], thresholds=[10.0, 20.0], T=32, norm="l1")
@@ -96,3 +98,14 @@ def test_hostile_pickle_is_not_executed(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(CheckpointError, match="no such file"):
         load_checkpoint(tmp_path / "nope.pt")
+
+
+def test_a_corrupted_header_is_one_line_without_torch_warnings(tmp_path):
+    """A byte flip turning the zip magic 'PK' into a pickle protocol byte makes torch warn before it fails;
+    the user still sees exactly one line (a subprocess: pytest would swallow the warning in-process)."""
+    data = bytearray((MODELS / "mnist-s4nn.pt").read_bytes())
+    data[0] = 0x80  # 'PK' -> '\x80K': "pickle protocol 75"
+    bad = tmp_path / "flipped.pt"
+    bad.write_bytes(bytes(data))
+    proc = cli("run", bad, "--target", "float", "--limit", "2")
+    assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr

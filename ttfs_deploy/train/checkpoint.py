@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import pathlib
+import warnings
 import zipfile
 from dataclasses import dataclass
 
@@ -95,7 +96,9 @@ def _read_payload(path: pathlib.Path) -> dict:
     if declared > MAX_CHECKPOINT_BYTES:
         raise CheckpointError(f"{path}: checkpoint members claim {declared} bytes (limit {MAX_CHECKPOINT_BYTES})")
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about odd pickle protocols; the error below is the one line
+            warnings.simplefilter("ignore")
+            return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as err:  # torch raises many types for truncated, foreign or hostile files
         reason = (
             "it contains code or objects that are not plain data"
