@@ -41,11 +41,12 @@ def main() -> None:
     parser.add_argument("--digit", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (after one warm-up epoch)")
     parser.add_argument("--n", type=int, default=1000, help="images to sample on golden")
+    parser.add_argument("--limit", type=int, help="use only the first N images of the digit (tests)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
 
     ds = data.load("mnist-5k:train")
-    images = ds.images[ds.labels == args.digit]
+    images = ds.images[ds.labels == args.digit][: args.limit]
     cfg = GanConfig(digit=args.digit, epochs=args.epochs + 2)
     spiking, model = epoch_seconds(train_gan, cfg, images, args.epochs)
     ann, _ = epoch_seconds(train_ann_gan, replace(cfg, lr_g=2e-4, lr_d=2e-4), images, args.epochs)

@@ -241,3 +241,19 @@ def test_malformed_gan_checkpoints_are_refused_with_one_line(change, checkpoint,
     with pytest.raises(CheckpointError) as err:
         load_gan(tmp_path / "bad.pt")
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_bench_gan_runs_and_reports_its_measurements():
+    import json
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO
+
+    argv = [sys.executable, str(REPO / "benchmarks" / "bench_gan.py"), "--limit", "64", "--epochs", "1", "--n", "50"]
+    done = subprocess.run([*argv, "--json"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["n_train"] == 64 and result["sample_n"] == 50
+    assert all(result[k] > 0 for k in ("spiking_epoch_s", "ann_epoch_s", "golden_compile_s", "golden_simulate_s"))
