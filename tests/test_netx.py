@@ -67,6 +67,11 @@ def _slayer_file(path, seed=0):
 
 def _netx_in_lava(path, spikes: np.ndarray, n_layers: int) -> np.ndarray:
     """lava-dl's own netx Network run in Lava (fixed_pt) on one sample's (T, n_in) spikes: output (T, n_out)."""
+    import multiprocessing
+
+    # Lava sets the 'fork' start method at import; once tqdm has fixed it that raises (as in backends/lava_sim.py)
+    if multiprocessing.get_start_method(allow_none=True) == "fork":
+        multiprocessing.set_start_method(None, force=True)
     from lava.lib.dl.netx.hdf5 import Network
     from lava.magma.core.run_conditions import RunSteps
     from lava.magma.core.run_configs import Loihi2SimCfg
