@@ -87,3 +87,23 @@ def test_rate_decision_steps_by_hand():
     prediction, step = lead_decision_steps(out, 2)  # never 2 ahead: the window's arg-max at its last step
     np.testing.assert_array_equal(prediction, [0, -1])
     np.testing.assert_array_equal(step, [4, 5])
+
+
+def test_rate_trace_round_trip_and_first_difference(tmp_path):
+    from ttfs_deploy.measure.rate_trace import rate_run_trace
+    from ttfs_deploy.measure.trace import diff_traces, load_trace, save_trace
+    from ttfs_deploy.semantics.rate import classify_rate
+
+    rng = np.random.default_rng(1)
+    rasters = [(rng.random((3, 6, n)) < 0.4).astype(np.uint8) for n in (5, 4, 2)]
+    labels = np.array([0, 1, 1])
+    trace = rate_run_trace(rasters, classify_rate(rasters, labels, "golden", 7), 7)
+    save_trace(tmp_path / "a.npz", trace)
+    back = load_trace(tmp_path / "a.npz")
+    assert back.coding == "rate" and back.input_seed == 7 and diff_traces(back, trace).equal
+    flipped = [r.copy() for r in rasters]
+    flipped[1][2, 4, 3] ^= 1
+    other = rate_run_trace(flipped, classify_rate(flipped, labels, "loihi-sim", 7), 7)
+    diff = diff_traces(trace, other)
+    assert diff.first == (2, 1, 3, 4, bool(rasters[1][2, 4, 3])) and diff.spikes_differing == 1
+    assert "sample 2, layer 1, neuron 3, step 4" in diff.message()

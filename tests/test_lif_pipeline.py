@@ -77,6 +77,27 @@ def test_profile_prices_a_rate_network(rate_model):
     assert len(steps) == 15 + 2  # T + L hardware steps
 
 
+def test_trace_record_and_diff(rate_model, tmp_path):
+    for name, seed in (("a", "0"), ("b", "0"), ("c", "1")):
+        proc = cli(
+            "trace",
+            "record",
+            rate_model,
+            "--target",
+            "golden",
+            "--limit",
+            "5",
+            "--input-seed",
+            seed,
+            "-o",
+            tmp_path / f"{name}.npz",
+        )
+        assert proc.returncode == 0, proc.stderr
+    assert cli("trace", "diff", tmp_path / "a.npz", tmp_path / "b.npz").returncode == 0
+    proc = cli("trace", "diff", tmp_path / "a.npz", tmp_path / "c.npz")
+    assert proc.returncode == 1 and "input seeds 0 vs 1" in proc.stdout
+
+
 def test_autoencoder_reports_mse_and_writes_reconstructions(tmp_path):
     model = tmp_path / "ae.pt"
     proc = cli(
@@ -107,7 +128,6 @@ def test_autoencoder_reports_mse_and_writes_reconstructions(tmp_path):
     [
         (("run", "{model}", "--target", "golden", "--input-seed", "-1"), "--input-seed"),
         (("run", "{model}", "--target", "golden", "--early-stop"), "early stop is for TTFS networks"),
-        (("trace", "record", "{model}", "--target", "golden", "--limit", "2", "-o", "{tmp}/t.npz"), "no trace format"),
         (("train", "--init-from", "{model}", "-o", "{tmp}/x.pt"), "is a rate-coded LIF checkpoint"),
         (("run", "mnist-s4nn", "--target", "golden", "--limit", "2", "--input-seed", "3"), "--input-seed is for rate"),
     ],

@@ -4,6 +4,9 @@ A trace is the ``.npz`` that ``ttfs-deploy run --trace`` / ``trace record`` writ
 ... ``layer_K`` spike times (steps, ``T`` = none), ``labels``, ``predictions``, ``T``, ``target`` and
 ``early_stop``. Traces recorded with and without early stop compare in the early-stop view (spikes
 after each sample's decision step masked), which is what a stopping target can report.
+
+Rate-coded LIF runs (:mod:`ttfs_deploy.measure.rate_trace`) store ``(n, T, size)`` 0/1 rasters in the
+same ``layer_k`` members, plus ``coding = "rate"`` and ``input_seed``; TTFS files are unchanged.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Trace:
     T: int
     target: str
     early_stop: bool
+    coding: str = "ttfs"  # "rate": layers are (n, T, size) 0/1 rasters (measure/rate_trace.py)
+    input_seed: int | None = None  # rate traces: the Poisson input's seed
 
 
 VIEWS = {
@@ -108,7 +113,12 @@ def run_trace(times: list[np.ndarray], result: RunResult, early_stop: bool) -> T
 
 def save_trace(path: str | os.PathLike, trace: Trace) -> None:
     """Write a trace to an ``.npz`` file (no pickles), atomically."""
-    arrays = {f"layer_{k}": t.astype(np.int32) for k, t in enumerate(trace.layers)}
+    dtype = np.uint8 if trace.coding == "rate" else np.int32
+    arrays = {f"layer_{k}": t.astype(dtype) for k, t in enumerate(trace.layers)}
+    if trace.coding == "rate":
+        arrays.update(
+            coding=np.array("rate"), input_seed=np.array(-1 if trace.input_seed is None else trace.input_seed)
+        )
     arrays.update(
         labels=trace.labels,
         predictions=trace.predictions,
@@ -120,6 +130,7 @@ def save_trace(path: str | os.PathLike, trace: Trace) -> None:
 
 
 _TRACE_KEYS = ("labels", "predictions", "T", "target", "early_stop")
+_RATE_KEYS = ("coding", "input_seed")
 _LAYER_NAME = re.compile(r"layer_(0|[1-9][0-9]{0,2})")
 
 
@@ -140,7 +151,9 @@ def load_trace(path: str | pathlib.Path) -> Trace:
     """
     path = pathlib.Path(path)
     try:
-        data = read_npz(path, TraceError, lambda k: k in _TRACE_KEYS or bool(_LAYER_NAME.fullmatch(k)), "trace file")
+        data = read_npz(
+            path, TraceError, lambda k: k in _TRACE_KEYS + _RATE_KEYS or bool(_LAYER_NAME.fullmatch(k)), "trace file"
+        )
     except TraceError as exc:
         raise TraceError(f"not a ttfs-deploy trace: {exc}") from None
     try:
@@ -161,7 +174,16 @@ def load_trace(path: str | pathlib.Path) -> Trace:
         if count < 2 or any(f"layer_{k}" not in data for k in range(count)):
             raise TraceError(f"layers must be layer_0..layer_K (K >= 1) without gaps, got {count} layer arrays")
         layers = [data[f"layer_{k}"] for k in range(count)]
-        for k, layer in enumerate(layers):
+        coding = _scalar(data["coding"], "U", "coding") if "coding" in data else "ttfs"
+        if coding not in ("ttfs", "rate"):
+            raise TraceError(f"coding must be ttfs or rate, got {str(coding)[:20]!r}")
+        seed = _scalar(data["input_seed"], "iu", "input_seed") if "input_seed" in data else -1
+        for k, layer in enumerate(layers if coding == "rate" else []):
+            if layer.ndim != 3 or layer.shape[:2] != (n, T) or layer.shape[2] == 0 or layer.dtype != np.uint8:
+                raise TraceError(f"layer_{k} must be a uint8 ({n}, {T}, size) raster, got {layer.dtype} {layer.shape}")
+            if layer.size and layer.max() > 1:
+                raise TraceError(f"layer_{k} holds values other than 0 and 1")
+        for k, layer in enumerate(layers if coding == "ttfs" else []):
             if layer.ndim != 2 or layer.shape[0] != n or layer.shape[1] == 0 or layer.dtype.kind not in "iu":
                 raise TraceError(f"layer_{k} must be {n} rows of integer spike times, got {layer.dtype} {layer.shape}")
             if layer.size and (layer.min() < 0 or layer.max() > T):
@@ -171,12 +193,14 @@ def load_trace(path: str | pathlib.Path) -> Trace:
     except TraceError as exc:
         raise TraceError(f"{path}: not a ttfs-deploy trace ({exc})") from None
     return Trace(
-        [layer.astype(np.int64) for layer in layers],
+        [layer if coding == "rate" else layer.astype(np.int64) for layer in layers],
         labels.astype(np.int64),
         predictions.astype(np.int64),
         int(T),
         str(target)[:200],
         bool(early_stop),
+        str(coding),
+        None if seed < 0 else int(seed),
     )
 
 
@@ -189,6 +213,12 @@ def diff_traces(a: Trace, b: Trace) -> TraceDiff:
     decision steps and predictions are compared exactly, and the reported times come from each
     trace's own early-stop view.
     """
+    if a.coding != b.coding:
+        return TraceDiff(None, 0, 0, 0, 0, len(a.labels), f"codings {a.coding} vs {b.coding}")
+    if a.coding == "rate":
+        from ttfs_deploy.measure.rate_trace import diff_rasters
+
+        return diff_rasters(a, b)
     shapes_a, shapes_b = [t.shape for t in a.layers], [t.shape for t in b.layers]
     if shapes_a != shapes_b or a.T != b.T:
         return TraceDiff(

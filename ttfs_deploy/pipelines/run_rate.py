@@ -36,10 +36,12 @@ class RateOutcome(Outcome):
     """A rate-coded run: ``times`` holds every layer's ``(n, T, size)`` raster (local time)."""
 
     def trace(self):
-        raise TraceError(
-            "spike traces (--trace, trace record/diff, golden trace files) hold TTFS first-spike times; "
-            "rate-coded LIF networks have no trace format yet"
-        )
+        """The run as a rate trace (every layer's raster; :mod:`ttfs_deploy.measure.rate_trace`)."""
+        from ttfs_deploy.measure.rate_trace import rate_run_trace
+
+        if not hasattr(self.result, "samples"):
+            raise TraceError("an autoencoder run has no trace (traces record classifier runs); use run --out")
+        return rate_run_trace(self.times, self.result, self.result.extra.get("input_seed"))
 
 
 def rate_task(model_path: str | pathlib.Path) -> str | None:
