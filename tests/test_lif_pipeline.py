@@ -127,7 +127,6 @@ def test_autoencoder_reports_mse_and_writes_reconstructions(tmp_path):
     "args, message",
     [
         (("run", "{model}", "--target", "golden", "--input-seed", "-1"), "--input-seed"),
-        (("run", "{model}", "--target", "golden", "--early-stop"), "early stop is for TTFS networks"),
         (("train", "--init-from", "{model}", "-o", "{tmp}/x.pt"), "is a rate-coded LIF checkpoint"),
         (("run", "mnist-s4nn", "--target", "golden", "--limit", "2", "--input-seed", "3"), "--input-seed is for rate"),
     ],

@@ -133,8 +133,12 @@ def run_rate_target(
     """Run a rate-coded model on ``target``: an :class:`~ttfs_deploy.pipelines.run.Outcome` whose result
     is a :class:`~ttfs_deploy.semantics.rate.RateRunResult` (classifier) or
     :class:`~ttfs_deploy.semantics.rate.ReconResult` (autoencoder), and whose ``times`` are the rasters."""
-    if early_stop:
-        raise IRError("early stop is for TTFS networks; a rate-coded sample runs its T steps (see causal in --json)")
+    stop_note = (
+        "early stop does not apply to rate-coded networks: every sample ran its T steps "
+        "(`causal` in --json is the early-stop rule a chip could apply)"
+        if early_stop
+        else ""
+    )
     encode_rate(dataset.images[:0], 2, seed=input_seed)  # the seed is checked before anything runs
     if target == "float":
         rasters, task = _float_rasters(model_path, dataset, input_seed)
@@ -150,7 +154,7 @@ def run_rate_target(
         result = reconstruct(rasters, dataset.images, target, input_seed)
     else:
         result = classify_rate(rasters, dataset.labels, target, input_seed)
-    return RateOutcome(result, rasters, ir, False, note, used_profile)
+    return RateOutcome(result, rasters, ir, False, "; ".join(x for x in (note, stop_note) if x), used_profile)
 
 
 def _check_inputs(dataset: Dataset, sizes: list[int], task: str) -> None:
