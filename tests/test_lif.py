@@ -107,3 +107,13 @@ def test_rate_trace_round_trip_and_first_difference(tmp_path):
     diff = diff_traces(trace, other)
     assert diff.first == (2, 1, 3, 4, bool(rasters[1][2, 4, 3])) and diff.spikes_differing == 1
     assert "sample 2, layer 1, neuron 3, step 4" in diff.message()
+
+
+def test_refractory_holds_v_at_zero():
+    # a = 1 << 6 per step against vth << 6 = 0: a spike every step, unless v is held at 0 for r steps after one
+    params = dict(vth=0, du=4095, dv=4095)
+    spikes = np.ones((1, 7, 1), bool)
+    every = simulate_rate(lif_net([np.array([[1]], np.int32)], [params], 7, [0]), spikes)[1].ravel()
+    held = simulate_rate(lif_net([np.array([[1]], np.int32)], [params | {"refractory": 2}], 7, [0]), spikes)[1]
+    np.testing.assert_array_equal(every, [1] * 7)
+    np.testing.assert_array_equal(held.ravel(), [1, 0, 0, 1, 0, 0, 1])

@@ -77,3 +77,15 @@ def test_shipped_rate_model_equals_golden_on_100_digits():
     spikes = encode_rate(load("mnist-5k:val").images[:100], ir.T, ir.rate.scheme, 0, ir.rate.max_rate)
     for k, (a, b) in enumerate(zip(simulate_rate(ir, spikes), lava_lif.simulate(ir, spikes, timeout_s=600))):
         np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
+
+
+@pytest.mark.requires_lava
+def test_float_lif_equals_golden_when_sums_are_exact():
+    # dyadic weights and decays: every float sum is exact, so Lava's PyLifResetModelFloat and golden agree exactly
+    rng = np.random.default_rng(5)
+    weights = [rng.integers(-8, 9, (6, 5)) / 4.0, rng.integers(-8, 9, (3, 6)) / 4.0]
+    params = [dict(vth=1.5, du=0.5, dv=0.25), dict(vth=0.75, du=1.0, dv=0.5, bias_mant=0.25)]
+    net = lif_net(weights, params, 9, [0, 0], quantized=False)
+    spikes = rng.random((3, 9, 5)) < 0.5
+    for k, (a, b) in enumerate(zip(lava_lif.simulate(net, spikes, timeout_s=120), simulate_rate(net, spikes))):
+        np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
