@@ -117,3 +117,24 @@ def test_refractory_holds_v_at_zero():
     held = simulate_rate(lif_net([np.array([[1]], np.int32)], [params | {"refractory": 2}], 7, [0]), spikes)[1]
     np.testing.assert_array_equal(every, [1] * 7)
     np.testing.assert_array_equal(held.ravel(), [1, 0, 0, 1, 0, 0, 1])
+
+
+def test_a_file_with_a_field_outside_lava_widths_is_one_line(tmp_path):
+    import json
+
+    from .helpers import cli
+
+    net = lif_net([np.ones((10, 784), np.int32)], [dict(vth=30, du=4095, dv=410)], 5, [0])
+    net = type(net)(net.layers, net.edges, net.T, net.zero_policy, (28, 28), quant=net.quant, rate=net.rate)
+    path = save_ir(net, tmp_path / "ok.ttfs")
+    arrays = dict(np.load(path))
+    meta = json.loads(arrays["metadata"].tobytes())
+    meta["layers"][1]["du"] = 5000
+    arrays["metadata"] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    np.savez_compressed(tmp_path / "bad.ttfs.npz", **arrays)
+    (tmp_path / "bad.ttfs.npz").rename(tmp_path / "bad.ttfs")
+    with pytest.raises(IRError, match=r"field du must be an integer in 0\.\.4095, got 5000"):
+        load_ir(tmp_path / "bad.ttfs")
+    proc = cli("run", tmp_path / "bad.ttfs", "--target", "golden", "--limit", "2")
+    assert proc.returncode == 2 and "du must be an integer in 0..4095" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
