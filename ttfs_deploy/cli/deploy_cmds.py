@@ -38,6 +38,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(json_text(result))
     else:
         _print_run(result, args.model, dataset.name, args.target, outcome.profile)
+        if "causal" in result:  # a rate-coded classifier
+            from ttfs_deploy.cli.rate_cmds import print_rate_extras
+
+            print_rate_extras(result)
         if outcome.early_stop:
             print("  (early stop: each sample ended at its decision step, so later spikes were never issued)")
         if outcome.note:

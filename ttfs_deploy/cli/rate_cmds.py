@@ -82,6 +82,18 @@ def cmd_train_rate(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_rate_extras(result: dict) -> None:
+    """What ``run`` adds for a rate-coded classifier: how its decision step is meant, and the causal rule."""
+    c = result["causal"]
+    print(
+        "  (rate coding: ties are shared top spike counts; the decision step above is the oracle bound,\n"
+        "   in hardware steps (output step + layers), from which the running count's arg-max never changes)\n"
+        f"  causal rule, {c['rule']}: accuracy {c['accuracy']:.2%}, decision step "
+        f"{c['mean_decision_step']:.1f}, spikes until decision {c['mean_spikes_until_decision']:.1f}\n"
+        f"  input seed {result['input_seed']}"
+    )
+
+
 def finish_recon_run(args: argparse.Namespace, dataset, outcome) -> int:
     """``run`` of an autoencoder: prints mse and n (``--json``), writes ``--out`` reconstructions (uint8 (N, h, w))."""
     from ttfs_deploy.fileio import atomic_write
