@@ -67,8 +67,9 @@ def test_compile_and_run_share_the_ttfs_schema(rate_model, tmp_path):
     assert abs(float_run["accuracy"] - golden["accuracy"]) <= 0.2
 
 
-def test_profile_prices_a_rate_network(rate_model):
-    proc = cli("profile", rate_model, "--target", "golden", "--limit", "20", "--json")
+def test_profile_prices_a_rate_network(rate_model, tmp_path):
+    proc = cli("profile", rate_model, "--target", "golden", "--limit", "20", "--json", "--out", tmp_path / "report")
+    assert (tmp_path / "report" / "raster.png").stat().st_size > 0, proc.stderr
     assert proc.returncode == 0, proc.stderr
     prof = json.loads(proc.stdout)
     steps = (

@@ -34,12 +34,18 @@ def _plots(out: pathlib.Path, times: list[np.ndarray], names: list[str], profile
     T = profile["T"]
     fig, ax = plt.subplots(figsize=(7, 4))
     offset = 0
-    for t, name in zip(times, names):
+    for k, (t, name) in enumerate(zip(times, names)):
+        if t.ndim == 3:  # a rate-coded (n, T, size) raster: the first sample's spikes at their hardware steps
+            steps, fired = np.nonzero(t[0])
+            ax.scatter(steps + k, fired + offset, s=4, label=f"{name} ({len(fired)} spikes)")
+            offset += t.shape[2]
+            continue
         row = t[0]
         fired = np.nonzero(row < T)[0]
         ax.scatter(row[fired], fired + offset, s=4, label=f"{name} ({len(fired)} spikes)")
         offset += len(row)
-    ax.set(xlabel="step", ylabel="neuron (layers stacked)", title="spike raster, first sample", xlim=(0, T))
+    window = max(T, len(profile["layers"][0]["spikes_per_step"]))  # rate: T + layers hardware steps
+    ax.set(xlabel="step", ylabel="neuron (layers stacked)", title="spike raster, first sample", xlim=(0, window))
     ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
     fig.savefig(out / "raster.png", dpi=100)
