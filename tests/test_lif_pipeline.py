@@ -129,6 +129,10 @@ def test_autoencoder_reports_mse_and_writes_reconstructions(tmp_path):
     [
         (("run", "{model}", "--target", "golden", "--input-seed", "-1"), "--input-seed"),
         (("train", "--init-from", "{model}", "-o", "{tmp}/x.pt"), "is a rate-coded LIF checkpoint"),
+        (
+            ("train", "--neuron", "lif", "--coding", "rate", "-o", "{tmp}/x.pt"),
+            "are trained by `ttfs-deploy train-rate`",
+        ),
         (("run", "mnist-s4nn", "--target", "golden", "--limit", "2", "--input-seed", "3"), "--input-seed is for rate"),
     ],
 )

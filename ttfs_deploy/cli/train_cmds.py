@@ -27,6 +27,11 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ttfs_deploy.train.loop import TrainConfig, config_dict, evaluate, train
     from ttfs_deploy.train.model import parse_arch
 
+    if args.neuron != "fire-once" or args.coding != "ttfs":
+        raise UsageError(
+            "train fits fire-once TTFS networks; rate-coded LIF networks (--neuron lif --coding rate) are trained "
+            "by `ttfs-deploy train-rate` (its own defaults: T = 15, batch 100, Adam; see --help)"
+        )
     try:
         sizes = parse_arch(args.arch)
     except ValueError as err:
@@ -175,6 +180,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "(PyTorch's portable kernels are pinned; docs/training.md).",
     )
     p.add_argument("--arch", default="784-400-10", help="layer sizes, e.g. 784-400-10")
+    p.add_argument("--neuron", choices=["fire-once", "lif"], default="fire-once", help="lif: use `train-rate`")
+    p.add_argument("--coding", choices=["ttfs", "rate"], default="ttfs", help="rate: use `train-rate`")
     p.add_argument(
         "--loss",
         choices=["aggressive", "s4nn"],
