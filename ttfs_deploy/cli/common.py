@@ -12,6 +12,7 @@ from ttfs_deploy.errors import UsageError, short
 from ttfs_deploy.limits import DEFAULT_TIMEOUT_CAP_S, MAX_SEED, MAX_T, MAX_TIMEOUT_S
 
 __all__ = [
+    "kernels_in_use",
     "Parser",
     "limit",
     "run_model",
@@ -211,3 +212,20 @@ def run_args(
 
 
 ON_THE_FLY = "hardware profile a .pt is compiled under and results are priced with"
+
+
+def kernels_in_use() -> dict[str, str]:
+    """PyTorch's CPU kernels as recorded in a checkpoint; warns (one stderr line) when they are not the pinned
+    portable ones, because then a seeded training run repeats only on CPUs like this one.
+
+    Call it after every input is validated, so that bad input still gives exactly one line."""
+    from ttfs_deploy.reproducible import PINNED_KERNELS, cpu_kernels
+
+    kernels = cpu_kernels()
+    if kernels != PINNED_KERNELS:
+        print(
+            f"ttfs-deploy: warning: PyTorch runs its {kernels['aten']} kernels with MKL_CBWR="
+            f"{kernels['mkl_cbwr'] or 'unset'} (environment); this run repeats only on CPUs like this one",
+            file=sys.stderr,
+        )
+    return kernels

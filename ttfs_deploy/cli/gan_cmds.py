@@ -5,7 +5,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ttfs_deploy.cli.common import POSITIVE, SEED, check_output, check_output_folder, float_in, print_json
+from ttfs_deploy.cli.common import (
+    POSITIVE,
+    SEED,
+    check_output,
+    check_output_folder,
+    float_in,
+    kernels_in_use,
+    print_json,
+)
 from ttfs_deploy.errors import UsageError
 
 GRID_SEED = 12345  # noise of the per-epoch sample grids (its own stream: training is not disturbed)
@@ -22,7 +30,6 @@ def _digit(text: str) -> int | None:
 def cmd_gan_train(args: argparse.Namespace) -> int:
     from ttfs_deploy import data as data_mod
     from ttfs_deploy.pipelines.gan import noise_times, save_grid
-    from ttfs_deploy.reproducible import PINNED_KERNELS, cpu_kernels
     from ttfs_deploy.train.gan import GanConfig, gan_config_dict, train_gan
     from ttfs_deploy.train.gan_checkpoint import save_gan
 
@@ -34,12 +41,7 @@ def cmd_gan_train(args: argparse.Namespace) -> int:
     images = dataset.images if args.digit is None else dataset.images[dataset.labels == args.digit]
     if len(images) < args.batch_size:
         raise UsageError(f"--data {dataset.name} has {len(images)} images of digit {args.digit}; need >= --batch-size")
-    kernels = cpu_kernels()
-    if kernels != PINNED_KERNELS:
-        print(
-            "ttfs-deploy: warning: PyTorch kernels not pinned; this run repeats only on CPUs like this one",
-            file=sys.stderr,
-        )
+    kernels = kernels_in_use()
     cfg = GanConfig(
         digit=args.digit,
         epochs=args.epochs or (200 if args.model == "ann" else GanConfig.epochs),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 import numpy as np
 
@@ -15,6 +14,7 @@ from ttfs_deploy.cli.common import (
     check_output,
     float_in,
     json_text,
+    kernels_in_use,
     limit,
     print_json,
 )
@@ -23,7 +23,6 @@ from ttfs_deploy.errors import UsageError
 
 def cmd_train_rate(args: argparse.Namespace) -> int:
     from ttfs_deploy import data as data_mod
-    from ttfs_deploy.reproducible import PINNED_KERNELS, cpu_kernels
     from ttfs_deploy.train.lif_checkpoint import save_rate_checkpoint
     from ttfs_deploy.train.model import parse_arch
     from ttfs_deploy.train.rate_loop import RateConfig, config_dict, train_rate
@@ -42,12 +41,7 @@ def cmd_train_rate(args: argparse.Namespace) -> int:
             data_mod.check_labels(ds, sizes[-1])
     if args.task == "autoencode" and sizes[-1] != sizes[0]:
         raise UsageError(f"--task autoencode needs as many outputs as inputs, got --arch {args.arch}")
-    kernels = cpu_kernels()
-    if kernels != PINNED_KERNELS:
-        print(
-            f"ttfs-deploy: warning: PyTorch runs its {kernels['aten']} kernels; this run repeats only on CPUs like this one",
-            file=sys.stderr,
-        )
+    kernels = kernels_in_use()
     cfg = RateConfig(
         arch=tuple(sizes),
         task=args.task,
@@ -85,6 +79,12 @@ def cmd_train_rate(args: argparse.Namespace) -> int:
 def print_rate_extras(result: dict) -> None:
     """What ``run`` adds for a rate-coded classifier: how its decision step is meant, and the causal rule."""
     c = result["causal"]
+    if c is None:  # lava-dl's integrator read-out (ttfs_deploy.semantics.rate)
+        print(
+            "  (integrator read-out: the prediction is the arg-max of the output membrane at the window's last step,\n"
+            "   lowest index on ties; the decision step above is the oracle bound on its running arg-max)"
+        )
+        return
     print(
         "  (rate coding: ties are shared top spike counts; the decision step above is the oracle bound,\n"
         "   in hardware steps (output step + layers), from which the running count's arg-max never changes)\n"

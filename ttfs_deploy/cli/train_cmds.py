@@ -14,6 +14,7 @@ from ttfs_deploy.cli.common import (
     check_output,
     float_in,
     floats,
+    kernels_in_use,
     limit,
     print_json,
 )
@@ -22,7 +23,6 @@ from ttfs_deploy.errors import UsageError
 
 def cmd_train(args: argparse.Namespace) -> int:
     from ttfs_deploy import data as data_mod
-    from ttfs_deploy.reproducible import PINNED_KERNELS, cpu_kernels
     from ttfs_deploy.train.checkpoint import load_checkpoint, save_checkpoint
     from ttfs_deploy.train.loop import TrainConfig, config_dict, evaluate, train
     from ttfs_deploy.train.model import parse_arch
@@ -57,21 +57,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise UsageError(f"--lr and --threshold take 1 or {n_layers} values for --arch {args.arch}")
     if args.epochs <= 0 or args.batch_size <= 0 or args.gamma <= 0 or args.ann_epochs < 0:
         raise UsageError("--epochs, --batch-size and --gamma must be positive, --ann-epochs not negative")
-    kernels = cpu_kernels()
-    if kernels != PINNED_KERNELS:
-        print(
-            f"ttfs-deploy: warning: PyTorch runs its {kernels['aten']} kernels with MKL_CBWR="
-            f"{kernels['mkl_cbwr'] or 'unset'} (environment); this run repeats only on CPUs like this one",
-            file=sys.stderr,
+    # every input is checked before the kernel warning, so bad input stays one line on stderr
+    start = load_checkpoint(args.init_from) if args.init_from else None
+    if start is not None and (start.model.sizes != sizes or start.T != args.T):
+        raise UsageError(
+            f"--init-from {args.init_from} is {'-'.join(map(str, start.model.sizes))} with "
+            f"T = {start.T}, but this run is {args.arch} with T = {args.T}"
         )
+    kernels = kernels_in_use()
     initial, init_info = None, None
-    if args.init_from:
-        start = load_checkpoint(args.init_from)
-        if start.model.sizes != sizes or start.T != args.T:
-            raise UsageError(
-                f"--init-from {args.init_from} is {'-'.join(map(str, start.model.sizes))} with "
-                f"T = {start.T}, but this run is {args.arch} with T = {args.T}"
-            )
+    if start is not None:
         initial = [w.detach() for w in start.model.weights]
     elif args.init == "ann":
         from ttfs_deploy.train.ann_init import ann_initial_weights
