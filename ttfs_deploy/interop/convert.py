@@ -42,8 +42,8 @@ from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.data import Dataset
 from ttfs_deploy.errors import TtfsError, short
 from ttfs_deploy.semantics.readout import classify
-from ttfs_deploy.train.ann_init import _spike_times
-from ttfs_deploy.train.checkpoint import _read_payload
+from ttfs_deploy.train.ann_init import converted_spike_times
+from ttfs_deploy.train.checkpoint import read_payload
 from ttfs_deploy.train.epochs import pixels
 
 __all__ = [
@@ -97,7 +97,7 @@ def load_relu_mlp(path: str | pathlib.Path, sizes: list[int]) -> ReluMlp:
     """Read ``path`` (see module doc) and check it against ``sizes`` (``--arch``); one-line errors."""
     path = pathlib.Path(path)
     try:
-        payload = _read_payload(path)
+        payload = read_payload(path)
     except TtfsError as err:
         raise ConversionError(f"{err} (save the model's state_dict(): torch.save(model.state_dict(), path))") from None
     state = payload.get("state_dict", payload) if isinstance(payload, dict) else None
@@ -201,7 +201,7 @@ def converted_accuracy(weights: list[np.ndarray], threshold: float, data: Datase
     """The fire-once network's :class:`RunResult` on ``data`` (float arithmetic, training's kernels)."""
     t_in = torch.from_numpy(encode_ttfs(data.images, T, zero_policy))
     tensors = [torch.from_numpy(w).float() for w in weights]
-    times = _spike_times(tensors, [threshold] * len(tensors), t_in, T)
+    times = converted_spike_times(tensors, [threshold] * len(tensors), t_in, T)
     return classify([t.numpy() for t in times], data.labels, T, "float")
 
 

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AnnInit",
+    "converted_spike_times",
     "fit_binary_mlp",
     "binary_mlp_logits",
     "scale_to_thresholds",
@@ -137,7 +138,7 @@ def scale_to_thresholds(
     drive coming from the converted hidden layer's spikes (simulated here).
     """
     hidden = _scale_hidden(ann_weights, thresholds)
-    times = _spike_times(hidden, thresholds, torch.from_numpy(encode_ttfs(images, T, zero_policy)), T)
+    times = converted_spike_times(hidden, thresholds, torch.from_numpy(encode_ttfs(images, T, zero_policy)), T)
     return hidden + [_scale_output(ann_weights[-1], thresholds[-1], _output_drive(times, images, T), output_quantile)]
 
 
@@ -145,7 +146,7 @@ def _scale_hidden(ann_weights: list[torch.Tensor], thresholds: list[float]) -> l
     return [(w.double() * theta).float() for w, theta in zip(ann_weights[:-1], thresholds[:-1])]
 
 
-def _spike_times(
+def converted_spike_times(
     weights: list[torch.Tensor], thresholds: list[float], t_in: torch.Tensor, T: int
 ) -> list[torch.Tensor]:
     """Spike times of the input and of each layer of ``weights`` (steps)."""
@@ -187,7 +188,7 @@ def ann_initial_weights(
     subset = train_set.head(calibration)
     hidden = _scale_hidden(ann_weights, thresholds)
     # the hidden layers do not depend on the output scale: simulate them once for the whole grid
-    times = _spike_times(hidden, thresholds, torch.from_numpy(encode_ttfs(subset.images, T, zero_policy)), T)
+    times = converted_spike_times(hidden, thresholds, torch.from_numpy(encode_ttfs(subset.images, T, zero_policy)), T)
     drive = _output_drive(times, subset.images, T)
     best = None
     for quantile in OUTPUT_QUANTILES:

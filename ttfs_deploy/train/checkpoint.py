@@ -27,7 +27,16 @@ from ttfs_deploy.limits import MAX_CHECKPOINT_BYTES, MAX_LAYER_SIZE, MAX_LAYERS,
 from ttfs_deploy.train.fire_once import NORMS
 from ttfs_deploy.train.model import TTFSClassifier
 
-__all__ = ["FORMAT", "VERSION", "CheckpointError", "Checkpoint", "save_checkpoint", "load_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "CheckpointError",
+    "Checkpoint",
+    "save_checkpoint",
+    "load_checkpoint",
+    "read_payload",
+    "checked_weights",
+]
 
 FORMAT = "ttfs-deploy/checkpoint"
 VERSION = 1
@@ -85,7 +94,7 @@ def _threshold_ok(value) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value <= MAX_THRESHOLD
 
 
-def _read_payload(path: pathlib.Path) -> dict:
+def read_payload(path: pathlib.Path) -> dict:
     """``torch.load(weights_only=True)`` of a regular, size-capped zip file whose members are declared sane."""
     regular_file(path, MAX_CHECKPOINT_BYTES, CheckpointError, "checkpoint")
     try:
@@ -108,7 +117,9 @@ def _read_payload(path: pathlib.Path) -> dict:
         raise CheckpointError(f"{path}: cannot load checkpoint: {reason}") from None
 
 
-def _weights(state, arch: list[int], path: pathlib.Path) -> list[torch.Tensor]:
+def checked_weights(state, arch: list[int], path: pathlib.Path) -> list[torch.Tensor]:
+    """The ``weights.k`` tensors of a state dict, each checked (dense, real, finite, float32 range) against
+    the ``(arch[k + 1], arch[k])`` shape before it is used; raises :class:`CheckpointError`."""
     _require(isinstance(state, dict), path, "no state_dict")
     weights = []
     for i, (n_in, n_out) in enumerate(zip(arch[:-1], arch[1:])):
@@ -135,7 +146,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     shapes against ``arch``) before the model is allocated.
     """
     path = pathlib.Path(path)
-    payload = _read_payload(path)
+    payload = read_payload(path)
     if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/gan":  # train/gan_checkpoint.py
         raise CheckpointError(f"{path} is a GAN checkpoint, not a classifier; use `ttfs-deploy gan sample|profile`")
     if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/lif-checkpoint":  # train/lif_checkpoint.py
@@ -176,7 +187,7 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     _require(shape[0] * shape[1] == arch[0], path, f"image_shape {short(shape)} does not give the {arch[0]} inputs")
     metrics, train = payload.get("metrics", {}), payload.get("train", {})
     _require(isinstance(metrics, dict) and isinstance(train, dict), path, "metrics and train must be mappings")
-    weights = _weights(payload.get("state_dict"), arch, path)
+    weights = checked_weights(payload.get("state_dict"), arch, path)
     model = TTFSClassifier(arch, thresholds=[float(t) for t in thresholds], T=coding["T"], norm=norm)
     with torch.no_grad():
         for target, weight in zip(model.weights, weights):

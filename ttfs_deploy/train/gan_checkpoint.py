@@ -115,7 +115,7 @@ def _load_spiking(payload: dict, path: pathlib.Path, g_arch, d_arch, T: int) -> 
     state = payload.get("state_dict")
     ckpt._require(isinstance(state, dict), path, "no state_dict")
     for net, arch in (("G", g_arch), ("D", d_arch)):
-        weights = ckpt._weights(_sub(state, f"{net}.", ["weights.0", "weights.1"]), arch, path)
+        weights = ckpt.checked_weights(_sub(state, f"{net}.", ["weights.0", "weights.1"]), arch, path)
         with torch.no_grad():
             for target, weight in zip(getattr(model, net).weights, weights):
                 target.copy_(weight)
@@ -131,8 +131,8 @@ def _load_ann(payload: dict, path: pathlib.Path, g_arch, d_arch, T: int) -> AnnG
         # nn.Linear keeps (out, in) weights: the classifier's weight check applies as it is
         module = getattr(model, net)
         for layer, (n_in, n_out) in zip((0, 2), zip(arch[:-1], arch[1:])):
-            weights = ckpt._weights({"weights.0": state.get(f"{net}.{layer}.weight")}, [n_in, n_out], path)
-            bias = ckpt._weights({"weights.0": _column(state.get(f"{net}.{layer}.bias"))}, [1, n_out], path)
+            weights = ckpt.checked_weights({"weights.0": state.get(f"{net}.{layer}.weight")}, [n_in, n_out], path)
+            bias = ckpt.checked_weights({"weights.0": _column(state.get(f"{net}.{layer}.bias"))}, [1, n_out], path)
             with torch.no_grad():
                 module[layer].weight.copy_(weights[0])
                 module[layer].bias.copy_(bias[0].flatten())
@@ -146,7 +146,7 @@ def _column(value):
 def load_gan(path: str | os.PathLike) -> GanCheckpoint:
     """Load and validate a GAN checkpoint; raises :class:`~ttfs_deploy.train.checkpoint.CheckpointError` (one line)."""
     path = pathlib.Path(path)
-    payload = ckpt._read_payload(path)
+    payload = ckpt.read_payload(path)
     fmt = payload.get("format") if isinstance(payload, dict) else None
     if fmt == ckpt.FORMAT:
         raise ckpt.CheckpointError(

@@ -21,7 +21,7 @@ import torch
 from ttfs_deploy.errors import short
 from ttfs_deploy.fileio import atomic_write
 from ttfs_deploy.limits import MAX_LAYER_SIZE, MAX_LAYERS, MAX_T, MAX_WEIGHTS
-from ttfs_deploy.train.checkpoint import CheckpointError, _read_payload, _weights
+from ttfs_deploy.train.checkpoint import CheckpointError, checked_weights, read_payload
 from ttfs_deploy.train.lif import RateNetwork
 
 __all__ = ["FORMAT", "VERSION", "RateCheckpoint", "save_rate_checkpoint", "load_rate_checkpoint", "is_rate_checkpoint"]
@@ -67,7 +67,7 @@ def save_rate_checkpoint(
 
 def is_rate_checkpoint(path: str | os.PathLike) -> bool:
     """True when ``path`` is a readable checkpoint carrying this format's marker."""
-    payload = _read_payload(pathlib.Path(path))
+    payload = read_payload(pathlib.Path(path))
     return isinstance(payload, dict) and payload.get("format") == FORMAT
 
 
@@ -83,7 +83,7 @@ def _real(value, low: float, high: float) -> bool:
 def load_rate_checkpoint(path: str | os.PathLike) -> RateCheckpoint:
     """Load and validate a LIF checkpoint; raises :class:`CheckpointError` with one line naming the field."""
     path = pathlib.Path(path)
-    payload = _read_payload(path)
+    payload = read_payload(path)
     _need(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
     _need(payload.get("version") == VERSION, path, f"unsupported version {short(payload.get('version'))}")
     arch, neuron, coding = payload.get("arch"), payload.get("neuron"), payload.get("coding")
@@ -116,7 +116,7 @@ def load_rate_checkpoint(path: str | os.PathLike) -> RateCheckpoint:
     )
     metrics, train = payload.get("metrics", {}), payload.get("train", {})
     _need(isinstance(metrics, dict) and isinstance(train, dict), path, "metrics and train must be mappings")
-    weights = _weights(payload.get("state_dict"), arch, path)
+    weights = checked_weights(payload.get("state_dict"), arch, path)
     model = RateNetwork(arch, float(neuron["vth"]), float(neuron["du"]), float(neuron["dv"]), T, coding["task"])
     with torch.no_grad():
         for target, weight in zip(model.weights, weights):
