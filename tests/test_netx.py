@@ -133,8 +133,15 @@ DENSE = {"type": np.array([b"dense"]), "shape": np.array([2]), "weight": np.ones
         ([INPUT, {**DENSE, "type": np.array([b"dense_rec"])}], "layer 1: netx layer type 'dense_rec'"),
         ([INPUT, {**DENSE, "neuron/gradedSpike": True}], "layer 1: graded spikes"),
         ([INPUT, {**DENSE, "delay": np.ones(2)}], "layer 1: synaptic delays"),
-        ([{**INPUT, **NEURON}, DENSE], "layer 0: an input layer with a neuron"),
-        ([INPUT, {k: v for k, v in DENSE.items() if not k.startswith("neuron")}], "layer 1: a dense layer without"),
+        ([{**INPUT, **NEURON}, DENSE], "layer 0: an input layer with a neuron takes images through its bias"),
+        (
+            [
+                INPUT,
+                {k: v for k, v in DENSE.items() if not k.startswith("neuron")},
+                {**DENSE, "weight": np.ones((2, 2))},
+            ],
+            "must be the last layer",
+        ),
         ([INPUT, {**DENSE, "bias": np.array([1.0, 2.0])}], "layer 1: per-neuron biases"),
         ([INPUT, {**DENSE, "weight": np.full((2, 3), 1000.0)}], "layer 1: weights 1000..1000 are outside"),
         ([INPUT, {**DENSE, "weight": np.array([[255.0, 1, 0], [0, 0, 0]])}], "layer 1: weights 0..255 need more"),
@@ -188,3 +195,76 @@ def test_export_refuses_fire_once_and_imports_with_steps(tmp_path):
     assert run.returncode == 0, run.stderr
     direct = cli("run", no_steps, "--target", "golden", "--data", "digits:test", "--limit", "3")
     assert direct.returncode == 2 and "--steps" in direct.stderr and direct.stderr.count("\n") == 1
+
+
+def _dense_digits_example():
+    """examples/byom/train_slayer_dense_digits.py as a module (lava-dl's default layout, trained by SLAYER)."""
+    import importlib.util
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "examples/byom/train_slayer_dense_digits.py"
+    spec = importlib.util.spec_from_file_location("train_slayer_dense_digits", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _netx_bias_in_lava(path, bias_mant: np.ndarray, T: int):
+    """lava-dl's netx Network in Lava (fixed_pt), input through the input layer's bias as lava-dl presents
+    dense input: every layer's spikes and the read-out's membrane, in local time."""
+    import multiprocessing
+
+    if multiprocessing.get_start_method(allow_none=True) == "fork":
+        multiprocessing.set_start_method(None, force=True)
+    from lava.lib.dl.netx.hdf5 import Network
+    from lava.magma.core.run_conditions import RunSteps
+    from lava.magma.core.run_configs import Loihi2SimCfg
+    from lava.proc.io.sink import RingBuffer as Sink
+    from lava.proc.monitor.process import Monitor
+
+    net = Network(net_config=str(path))
+    net.in_layer.neuron.bias_mant.init = bias_mant
+    L, steps = len(net.layers) - 1, T + len(net.layers) - 1
+    sinks = [Sink(shape=layer.out.shape, buffer=steps) for layer in net.layers]
+    for layer, sink in zip(net.layers, sinks):
+        layer.out.connect(sink.a_in)
+    monitor = Monitor()
+    monitor.probe(net.out_layer.neuron.v, steps)
+    try:
+        net.run(condition=RunSteps(num_steps=steps), run_cfg=Loihi2SimCfg(select_tag="fixed_pt"))
+        spikes = [sink.data.get() for sink in sinks]
+        v = monitor.get_data()[net.out_layer.neuron.name]["v"]
+    finally:
+        net.stop()
+    # the input neurons' local step t is Lava step t + 1 (index t); layer k's is index t + k
+    return [s[:, k : k + T].T for k, s in enumerate(spikes)], v[L : L + T]
+
+
+@pytest.mark.requires_lava
+@pytest.mark.slow
+def test_golden_equals_lava_dl_default_layout_and_its_accuracy(tmp_path):
+    from ttfs_deploy import data
+    from ttfs_deploy.ir import save_ir
+    from ttfs_deploy.pipelines.run_rate import run_rate_target
+    from ttfs_deploy.semantics.lif import bias_input_raster, simulate_lif
+
+    example = _dense_digits_example()
+    blocks = example.train(epochs=8, hidden=24)
+    path = tmp_path / "dense.net"
+    example.export(blocks, str(path))
+    ir = read_netx(path, input_norm=(example.MEAN, example.STD))
+    assert ir.rate.scheme == "bias" and ir.chain()[-1].integrator
+    test = data.load("digits:test")
+    cfg = ir.rate.bias_input
+    for k in range(3):
+        image = test.images[k : k + 1]
+        rasters, membrane = simulate_lif(ir, bias_input_raster(ir.rate, image, ir.T))
+        mant = np.trunc(((image[0] / 255 - cfg.mean) / cfg.std) * cfg.weight + cfg.bias).astype(int)
+        lava_spikes, lava_v = _netx_bias_in_lava(path, mant, ir.T)
+        assert rasters[1].sum() > 10  # the comparison sees hidden spikes
+        for golden, lava in zip(rasters, lava_spikes):
+            assert np.array_equal(golden[0], lava)
+        assert np.array_equal(membrane[0], lava_v)
+    save_ir(ir, tmp_path / "dense.ttfs")  # what `ttfs-deploy import --input-norm` writes
+    golden = run_rate_target(str(tmp_path / "dense.ttfs"), "golden", test).result.accuracy
+    assert abs(golden - example.accuracy(blocks, test)) <= 0.03, (golden, example.accuracy(blocks, test))

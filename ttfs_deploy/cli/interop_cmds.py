@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 
 from ttfs_deploy.cli.common import NON_NEGATIVE, POSITIVE, SEED, STEPS, check_output, float_in, print_json
@@ -114,12 +115,23 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _input_norm(text: str) -> tuple[float, float]:
+    parts = text.split(",")
+    try:
+        mean, std = (float(x) for x in parts)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected MEAN,STD (two numbers), got {text!r}") from None
+    if not (math.isfinite(mean) and math.isfinite(std) and std > 0):
+        raise argparse.ArgumentTypeError(f"MEAN must be finite and STD > 0, got {text!r}")
+    return mean, std
+
+
 def cmd_import(args: argparse.Namespace) -> int:
     from ttfs_deploy.interop.netx import read_netx
     from ttfs_deploy.ir import save_ir
 
     out = check_output(args.output, inputs=[args.model])
-    ir = read_netx(args.model, steps=args.steps)
+    ir = read_netx(args.model, steps=args.steps, input_norm=args.input_norm)
     save_ir(ir, out)
     print(f"wrote {out}: {'-'.join(map(str, ir.sizes))} LIF network from {args.model} (T = {ir.T})")
     return 0
@@ -175,5 +187,12 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("model", help="netx file (.net)")
     p.add_argument("--steps", type=STEPS, help="steps per sample (default: the file's simulation/tSample)")
+    p.add_argument(
+        "--input-norm",
+        type=_input_norm,
+        metavar="MEAN,STD",
+        help="for an input layer with a neuron (lava-dl's dense input through its bias): how images were "
+        "normalised in training, torchvision Normalize on pixels scaled to 0..1 (0,1: pixels / 255)",
+    )
     p.add_argument("-o", "--output", required=True, help="artifact to write (.ttfs)")
     p.set_defaults(func=cmd_import)

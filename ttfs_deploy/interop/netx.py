@@ -6,6 +6,16 @@ layers, :mod:`ttfs_deploy.ir.lif`, which golden and loihi-sim run with Lava's ow
 * ``layer/0`` of type ``input`` with only a ``shape``: the network's input port feeds the first dense
   layer's synapses with spikes, as the IR's input layer does (the window is ``simulation/tSample``
   steps, or ``steps`` given here; images become spikes by the IR's rate coding);
+* ``layer/0`` of type ``input`` with a CUBA ``neuron`` (lava-dl's default layout): netx's ``Input``
+  block, LIF neurons whose synapses nothing reaches; lava-dl presents dense input through their bias
+  (``net.in_layer.neuron.bias_mant``, ``bias_exp = 6``). The file does not say how images were fed in
+  training, so ``input_norm = (mean, std)`` must (torchvision ``Normalize`` on pixels in 0..1); the
+  input transform ``weight`` (default 64 = 1.0) and ``bias`` (default 0) come from the file. The IR
+  holds it as rate scheme ``"bias"`` (:class:`~ttfs_deploy.ir.lif.BiasInput`; golden computes those
+  neurons' spikes, :func:`~ttfs_deploy.semantics.lif.bias_input_raster`);
+* the last ``dense`` layer without a ``neuron``: netx's non-spiking integrator (Lava's LIF with
+  ``du = -1``, ``dv = 4096``, ``vth = 2^17``), an integrator read-out layer in the IR whose membrane is
+  the output (arg-max of the last step's ``v`` for a classifier, docs/lif.md);
 * ``dense`` layers: integer ``weight`` ``(n_out, n_in)`` (netx's ``optimize_weight_bits`` turns it
   into Lava Dense mantissas and exponent with the same sums; here: the largest exponent ``e`` that
   leaves 8-bit mantissas ``w >> e`` exact), a ``neuron`` group ``{type: CUBA, iDecay, vDecay,
@@ -14,10 +24,9 @@ layers, :mod:`ttfs_deploy.ir.lif`, which golden and loihi-sim run with Lava's ow
   Lava's bit-accurate LIF ignores ``refDelay`` and so does the IR.
 
 Refused, with one line naming the layer and the feature: conv, pool, recurrent (``dense_rec``),
-complex, flatten or concat layers; graded spikes; synaptic delays; an input layer with a ``neuron``
-(input presented through the input neurons' bias) and a dense layer without one (lava-dl's
-non-spiking integrator read-out), which the IR does not hold yet; per-neuron biases; ``iDecay = 0``
-or ``vDecay = 4096`` (outside the IR's 12-bit fields); weights that need more than 8 bits.
+complex, flatten or concat layers; graded spikes; synaptic delays; a dense layer without a
+``neuron`` anywhere but last; per-neuron biases; ``iDecay = 0`` or ``vDecay = 4096`` in a neuron
+group (outside the IR's 12-bit fields); weights that need more than 8 bits.
 
 Export (:func:`write_netx`) writes that layout from a quantised LIF network, exactly: each weight
 ``q << e`` must fit netx's synapse (mixed signs: -256..254) with ``e >= 0``, the bias
@@ -39,7 +48,7 @@ from ttfs_deploy.fileio import atomic_write
 from ttfs_deploy.interop import InteropError
 from ttfs_deploy.interop.hdf5 import read_tree
 from ttfs_deploy.ir import InputLayer, NetworkIR, QuantSpec
-from ttfs_deploy.ir.lif import LIF_FIELD_LIMITS, LifLayer, RateCoding
+from ttfs_deploy.ir.lif import LIF_FIELD_LIMITS, BiasInput, LifLayer, RateCoding
 from ttfs_deploy.limits import MAX_T
 
 __all__ = ["read_netx", "write_netx", "NETX_BIAS_EXP", "NETX_WEIGHT_RANGE"]
@@ -72,22 +81,45 @@ def _mantissas(weight: np.ndarray, where: str) -> tuple[np.ndarray, int]:
     raise InteropError(f"{where}: weights {w.min()}..{w.max()} need more than 8-bit mantissas")
 
 
+def _neuron(group: dict, where: str) -> tuple[int, int, int]:
+    """A CUBA neuron group's Lava LIF fields (du, dv, vth), within the IR's widths."""
+    ntype = _text(group.get("type"))
+    if ntype not in ("CUBA", "LOIHI"):
+        raise InteropError(f"{where}: neuron type {short(ntype)} is not supported (CUBA only)")
+    if bool(np.asarray(group.get("gradedSpike", False)).reshape(-1)[0]):
+        raise InteropError(f"{where}: graded spikes are not supported (the IR's spikes are binary)")
+    du, dv, vth = _int(group, "iDecay", where) - 1, _int(group, "vDecay", where), _int(group, "vThMant", where)
+    for key, value in (("du (iDecay - 1)", du), ("dv (vDecay)", dv), ("vth (vThMant)", vth)):
+        low, high = LIF_FIELD_LIMITS[key.split()[0]]
+        if not low <= value <= high:
+            raise InteropError(f"{where}: {key} = {value} is outside {low}..{high}")
+    return du, dv, vth
+
+
+def _bias_input(first: dict, input_norm: tuple[float, float] | None) -> BiasInput:
+    if input_norm is None:
+        raise InteropError(
+            "layer 0: an input layer with a neuron takes images through its bias; the file does not say how "
+            "they were normalised in training: give --input-norm MEAN,STD (ttfs-deploy import; 0,1 = pixels / 255)"
+        )
+    _, dv, vth = _neuron(first["neuron"], "layer 0")
+    transform = {}
+    for key in ("weight", "bias"):  # netx's create_input: int(layer['weight']) (default 64), int(layer['bias'])
+        if key in first:
+            value = np.asarray(first[key]).reshape(-1)
+            if value.size != 1 or value.dtype.kind not in "biuf" or not np.isfinite(value[0]):
+                raise InteropError(f"layer 0: input {key} must be one number, got {short(value.tolist())}")
+            transform[key] = float(int(value[0]))
+    mean, std = input_norm
+    return BiasInput(mean, std, vth, dv, **transform)
+
+
 def _dense(layer: dict, where: str, n_in: int) -> tuple[LifLayer, int]:
     kind = _text(layer.get("type"))
     if kind != "dense":
         raise InteropError(f"{where}: netx layer type {short(kind)} is not supported (dense only)")
     if "delay" in layer:
         raise InteropError(f"{where}: synaptic delays are not supported")
-    if "neuron" not in layer:
-        raise InteropError(
-            f"{where}: a dense layer without a neuron (lava-dl's non-spiking integrator read-out) is not supported yet"
-        )
-    neuron = layer["neuron"]
-    ntype = _text(neuron.get("type"))
-    if ntype not in ("CUBA", "LOIHI"):
-        raise InteropError(f"{where}: neuron type {short(ntype)} is not supported (CUBA only)")
-    if bool(np.asarray(neuron.get("gradedSpike", False)).reshape(-1)[0]):
-        raise InteropError(f"{where}: graded spikes are not supported (the IR's spikes are binary)")
     weight = np.asarray(layer.get("weight"))
     if weight.dtype.kind not in "biuf" or weight.ndim != 2 or weight.shape[1] != n_in:
         raise InteropError(f"{where}: weight must be a numeric ({short('n_out')}, {n_in}) matrix, got {weight.shape}")
@@ -98,24 +130,29 @@ def _dense(layer: dict, where: str, n_in: int) -> tuple[LifLayer, int]:
             f"{where}: weights {weight.min():g}..{weight.max():g} are outside netx's synapse range -256..255"
         )
     q, e = _mantissas(weight, where)
-    du, dv, vth = _int(neuron, "iDecay", where) - 1, _int(neuron, "vDecay", where), _int(neuron, "vThMant", where)
+    integrator = "neuron" not in layer  # netx: a non-leaky integrator that never spikes
+    du, dv, vth = (0, 0, 0) if integrator else _neuron(layer["neuron"], where)
     bias = 0
     if "bias" in layer:
         values = np.asarray(layer["bias"]).reshape(-1)
         if values.size and not np.all(values == values[0]):
             raise InteropError(f"{where}: per-neuron biases are not supported (the IR has one bias per layer)")
         bias = int(values[0]) if values.size else 0
-    for key, value in (("du (iDecay - 1)", du), ("dv (vDecay)", dv), ("vth (vThMant)", vth), ("bias_mant", bias)):
-        low, high = LIF_FIELD_LIMITS[key.split()[0]]
-        if not low <= value <= high:
-            raise InteropError(f"{where}: {key} = {value} is outside {low}..{high}")
+    low, high = LIF_FIELD_LIMITS["bias_mant"]
+    if not low <= bias <= high:
+        raise InteropError(f"{where}: bias_mant = {bias} is outside {low}..{high}")
     name = f"dense{where.rsplit(' ', 1)[-1]}"
     exp = NETX_BIAS_EXP if bias else 0
-    return LifLayer(name, q, vth, du, dv, bias_mant=bias, bias_exp=exp), e
+    return LifLayer(name, q, vth, du, dv, bias_mant=bias, bias_exp=exp, integrator=integrator), e
 
 
-def read_netx(path: str | os.PathLike, steps: int | None = None) -> NetworkIR:
-    """A netx file as a quantised LIF :class:`NetworkIR` (module doc); one :class:`InteropError` line otherwise."""
+def read_netx(
+    path: str | os.PathLike, steps: int | None = None, input_norm: tuple[float, float] | None = None
+) -> NetworkIR:
+    """A netx file as a quantised LIF :class:`NetworkIR` (module doc); one :class:`InteropError` line otherwise.
+
+    ``steps`` overrides ``simulation/tSample``; ``input_norm`` (mean, std) is needed by, and only by, an
+    input layer with a neuron."""
     tree = read_tree(path, InteropError, "netx file")
     layers_group = tree.get("layer")
     if not isinstance(layers_group, dict) or not layers_group:
@@ -123,12 +160,10 @@ def read_netx(path: str | os.PathLike, steps: int | None = None) -> NetworkIR:
     keys = sorted(layers_group, key=lambda k: int(k) if str(k).isdigit() else -1)
     if not all(str(k).isdigit() for k in keys) or [int(k) for k in keys] != list(range(len(keys))):
         raise InteropError(f"{path}: layer groups must be named 0, 1, 2, ...")
-    first = layers_group[keys[0]]
+    first, rate = layers_group[keys[0]], RateCoding()
     if _text(first.get("type")) == "input":
         if "neuron" in first:
-            raise InteropError(
-                "layer 0: an input layer with a neuron (input presented through its bias) is not supported yet"
-            )
+            rate = RateCoding("bias", bias_input=_bias_input(first, input_norm))
         shape, keys = np.asarray(first.get("shape", []), dtype=np.int64).reshape(-1), keys[1:]
     else:  # lava-dl's SLAYER writes no input layer: spikes go straight into layer 0's synapses
         weight = first.get("weight")
@@ -143,6 +178,8 @@ def read_netx(path: str | os.PathLike, steps: int | None = None) -> NetworkIR:
         exponents.append(e)
     if len(layers) < 2:
         raise InteropError(f"{path}: no dense layers")
+    if any(layer.integrator for layer in layers[1:-1]):
+        raise InteropError(f"{path}: a dense layer without a neuron (a non-spiking integrator) must be the last layer")
     if steps is None:
         steps = _int(tree.get("simulation", {}), "tSample", f"{path}: simulation") if "simulation" in tree else None
     if steps is None or not 2 <= steps <= MAX_T:
@@ -159,11 +196,19 @@ def read_netx(path: str | os.PathLike, steps: int | None = None) -> NetworkIR:
         "silent",
         image_shape,
         quant=quant,
-        rate=RateCoding(),
+        rate=rate,
         meta={"source": f"netx {path}"},
     )
     ir.chain()
     return ir
+
+
+def _write_neuron(group, i_decay: int, v_decay: int, vth: int) -> None:
+    n = group.create_group("neuron")
+    n.create_dataset("type", data=b"CUBA")
+    for key, value in (("iDecay", i_decay), ("vDecay", v_decay), ("vThMant", vth), ("refDelay", 1)):
+        n.create_dataset(key, data=int(value))
+    n.create_dataset("gradedSpike", data=False)
 
 
 def write_netx(ir: NetworkIR, path: str | os.PathLike) -> None:
@@ -188,6 +233,11 @@ def write_netx(ir: NetworkIR, path: str | os.PathLike) -> None:
         first = group.create_group("0")
         first.create_dataset("type", data=np.array([b"input"]))
         first.create_dataset("shape", data=np.array([chain[0].size]))
+        cfg = ir.rate.bias_input if ir.rate is not None else None
+        if cfg is not None:  # lava-dl's dense input (mean and std are not netx's: read back with input_norm)
+            first.create_dataset("weight", data=np.float32(cfg.weight))
+            first.create_dataset("bias", data=np.float32(cfg.bias))
+            _write_neuron(first, 4096, cfg.dv, cfg.vth)
         for k, (layer, e) in enumerate(zip(chain[1:], ir.quant.weight_exponents), start=1):
             if e < 0:
                 raise InteropError(
@@ -209,9 +259,6 @@ def write_netx(ir: NetworkIR, path: str | os.PathLike) -> None:
             g.create_dataset("weight", data=weight.astype(np.float32))
             if bias:
                 g.create_dataset("bias", data=np.full(layer.size, bias >> NETX_BIAS_EXP, dtype=np.float32))
-            n = g.create_group("neuron")
-            n.create_dataset("type", data=b"CUBA")
-            for key, value in (("iDecay", layer.du + 1), ("vDecay", layer.dv), ("vThMant", layer.vth), ("refDelay", 1)):
-                n.create_dataset(key, data=int(value))
-            n.create_dataset("gradedSpike", data=False)
+            if not layer.integrator:  # netx makes a layer without a neuron group the non-spiking integrator
+                _write_neuron(g, layer.du + 1, layer.dv, layer.vth)
     atomic_write(path, lambda stream: stream.write(buffer.getvalue()))

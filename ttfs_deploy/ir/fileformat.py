@@ -123,7 +123,7 @@ def _from_metadata(metadata: dict, arrays: dict[str, np.ndarray]) -> NetworkIR:
             _expect(arrays[key].dtype.kind in "iuf", f"layer {name!r}: weight dtype {arrays[key].dtype} is not numeric")
             params = {k: v for k, v in entry.items() if k not in ("kind", "name", "weight")}
             _expect(
-                set(params) <= {"vth", "du", "dv", "bias_mant", "bias_exp", "refractory"},
+                set(params) <= {"vth", "du", "dv", "bias_mant", "bias_exp", "refractory", "integrator"},
                 f"layer {name!r}: unknown LIF fields {sorted(set(params))!r}",
             )
             layers.append(LifLayer(name, arrays[key], **params))

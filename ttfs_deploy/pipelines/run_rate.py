@@ -1,7 +1,8 @@
 """Run a rate-coded LIF network on a target: the ``ttfs-deploy run`` pipeline for the second neuron kind.
 
 Inputs are made on the host by :func:`ttfs_deploy.coding.encode_rate` from the network's coding and
-the run's ``input_seed`` (sample ``k`` of the data set always gets the same spikes, whatever the
+the run's ``input_seed`` (or, for lava-dl's dense input, scheme ``"bias"``, by the input neurons'
+arithmetic, :func:`ttfs_deploy.semantics.lif.bias_input_raster`, which needs no seed) (sample ``k`` of the data set always gets the same spikes, whatever the
 target or chunk), so float, golden and loihi-sim see the same spikes. Every target returns per-layer
 rasters in the model's local time; :mod:`ttfs_deploy.semantics.rate` turns them into results.
 """
@@ -22,7 +23,7 @@ from ttfs_deploy.ir import IRError, NetworkIR, load_ir
 from ttfs_deploy.measure.trace import TraceError
 from ttfs_deploy.models import resolve_model
 from ttfs_deploy.pipelines.run import Outcome
-from ttfs_deploy.semantics.lif import simulate_rate
+from ttfs_deploy.semantics.lif import bias_input_raster, simulate_lif
 from ttfs_deploy.semantics.rate import classify_rate, reconstruct
 
 __all__ = ["is_rate_model", "rate_task", "rate_rasters", "run_rate_target", "RateOutcome", "GOLDEN_CHUNK", "LAVA_CHUNK"]
@@ -74,18 +75,28 @@ def rate_rasters(
     progress: bool = False,
     timeout_s: float | None = None,
 ) -> list[np.ndarray]:
-    """Every layer's raster (input first) of the integer network ``ir`` on ``golden`` or ``loihi-sim``."""
-    coding = (ir.T, ir.rate.scheme, ir.rate.max_rate)
+    """Every layer's raster (input first) of the integer network ``ir`` on ``golden`` or ``loihi-sim``,
+    and the integrator read-out's membrane (``(n, T, n_out)``; None when the network has none)."""
+
+    def encode(chunk: np.ndarray, start: int) -> np.ndarray:
+        if ir.rate.scheme == "bias":  # lava-dl's dense input: deterministic, no seed
+            return bias_input_raster(ir.rate, chunk, ir.T)
+        return _encode((ir.T, ir.rate.scheme, ir.rate.max_rate), chunk, seed, start)
+
     if target == "golden":
-        step, run = GOLDEN_CHUNK, lambda spikes, left: simulate_rate(ir, spikes)
+        step, run = GOLDEN_CHUNK, lambda spikes, left: simulate_lif(ir, spikes)
     elif target in ("loihi-sim", "loihi-hw"):
         from ttfs_deploy.backends import lava_lif
+        from ttfs_deploy.backends.lava_sim import BackendUnavailable
 
         if target == "loihi-hw":
-            from ttfs_deploy.backends.lava_sim import BackendUnavailable
-
             raise BackendUnavailable("loihi-hw for LIF networks needs lava-loihi and a board, neither is here")
-        step, run = LAVA_CHUNK, lambda spikes, left: lava_lif.simulate(ir, spikes, timeout_s=left)
+        if ir.chain()[-1].integrator:
+            raise BackendUnavailable(
+                "loihi-sim does not read a non-spiking integrator's membrane yet (golden does; "
+                "tests/test_netx.py holds golden to lava-dl's netx Network in Lava)"
+            )
+        step, run = LAVA_CHUNK, lambda spikes, left: (lava_lif.simulate(ir, spikes, timeout_s=left), None)
     else:
         raise IRError(f"target {target!r} does not run integer LIF networks")
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -93,10 +104,13 @@ def rate_rasters(
     starts = range(0, len(images), step)
     for start in tqdm(starts, desc=target, unit="chunk", disable=not progress or len(starts) <= 1):
         left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
-        chunks.append(run(_encode(coding, images[start : start + step], seed, start), left))
+        chunks.append(run(encode(images[start : start + step], start), left))
+    membrane = None
+    if ir.chain()[-1].integrator:
+        membrane = np.concatenate([c[1] for c in chunks]) if chunks else np.zeros((0, ir.T, ir.sizes[-1]), np.int64)
     if not chunks:
-        return [np.zeros((0, ir.T, n), np.uint8) for n in ir.sizes]
-    return [np.concatenate(layer) for layer in zip(*chunks)]
+        return [np.zeros((0, ir.T, n), np.uint8) for n in ir.sizes], membrane
+    return [np.concatenate(layer) for layer in zip(*(c[0] for c in chunks))], membrane
 
 
 def _float_rasters(model_path, dataset: Dataset, seed: int) -> tuple[list[np.ndarray], str]:
@@ -142,18 +156,18 @@ def run_rate_target(
     encode_rate(dataset.images[:0], 2, seed=input_seed)  # the seed is checked before anything runs
     if target == "float":
         rasters, task = _float_rasters(model_path, dataset, input_seed)
-        ir, note, used_profile = None, "", None
+        ir, note, used_profile, membrane = None, "", None, None
     else:
         deployed = deploy(model_path, target, profile, calibration=None)
         ir, used_profile = deployed.ir, deployed.profile
         note = deployed.note
         _check_inputs(dataset, ir.sizes, ir.rate.task)
-        rasters = rate_rasters(target, ir, dataset.images, input_seed, progress, timeout_s)
+        rasters, membrane = rate_rasters(target, ir, dataset.images, input_seed, progress, timeout_s)
         task = ir.rate.task
     if task == "autoencode":
         result = reconstruct(rasters, dataset.images, target, input_seed)
     else:
-        result = classify_rate(rasters, dataset.labels, target, input_seed)
+        result = classify_rate(rasters, dataset.labels, target, input_seed, membrane=membrane)
     return RateOutcome(result, rasters, ir, False, "; ".join(x for x in (note, stop_note) if x), used_profile)
 
 

@@ -30,15 +30,16 @@ import numpy as np
 from numba import njit
 
 from ttfs_deploy.ir import IRError, NetworkIR
+from ttfs_deploy.ir.lif import INTEGRATOR_FIELDS, LIF_FIELD_LIMITS, RateCoding
 from ttfs_deploy.semantics.kernels import _in_parallel
 
-__all__ = ["check_raster", "lif_layer", "simulate_rate", "hardware_step"]
+__all__ = ["check_raster", "lif_layer", "simulate_rate", "simulate_lif", "bias_input_raster", "hardware_step"]
 
 _M = 1 << 23  # 2^(24 - 1): Lava's 24-bit u and v
 
 
 @njit(cache=True, nogil=True)
-def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, lo, hi):  # pragma: no cover - compiled
+def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, vout, lo, hi):  # pragma: no cover - compiled
     n_in, n_out = qT.shape
     T = spikes.shape[1]
     a = np.empty(n_out, np.int32)
@@ -70,6 +71,8 @@ def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, lo, hi):  # pr
                     y = -((-y) >> 12) if y < 0 else y >> 12
                     y = y + w + bias
                     v[j] = min(max(y, -(_M - 1)), _M - 1)
+                if vout.shape[0]:
+                    vout[k, t, j] = v[j]
                 if v[j] > vth_eff:
                     out[k, t, j] = 1
                     v[j] = 0
@@ -114,14 +117,17 @@ def check_raster(spikes: np.ndarray, n_in: int, T: int) -> np.ndarray:
     return np.ascontiguousarray(s, dtype=np.uint8)
 
 
-def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None) -> np.ndarray:
+def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None, membrane: np.ndarray | None = None) -> np.ndarray:
     """One LIF layer's output raster ``(n, T, n_out)`` uint8 for input raster ``(n, T, n_in)``.
 
-    ``exponent`` None: float arithmetic; else the layer's weight exponent (integer arithmetic).
+    ``exponent`` None: float arithmetic; else the layer's weight exponent (integer arithmetic), and
+    ``membrane`` (int64 ``(n, T, n_out)``, quantised only) receives ``v`` after each step's update,
+    before a spike's reset. An integrator layer runs with Lava's :data:`INTEGRATOR_FIELDS`.
     """
     spikes = np.ascontiguousarray(spikes, dtype=np.uint8)
     n, T, _ = spikes.shape
     out = np.zeros((n, T, layer.size), dtype=np.uint8)
+    vout = np.zeros((0, 0, 0), np.int64) if membrane is None else membrane
     if exponent is None:
         wT = np.ascontiguousarray(np.asarray(layer.weight, np.float64).T)
         args = (wT, float(layer.du), float(layer.dv), float(layer.vth), float(layer.bias_mant), int(layer.refractory))
@@ -131,30 +137,71 @@ def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None) -> np.ndar
     else:
         qT = np.ascontiguousarray(np.asarray(layer.weight, np.int32).T)
         bias = int(layer.bias_mant) << int(layer.bias_exp)
-        args = (qT, int(exponent), int(layer.du), int(layer.dv), int(layer.vth), bias, int(layer.refractory))
+        fields = INTEGRATOR_FIELDS if layer.integrator else {k: int(getattr(layer, k)) for k in ("du", "dv", "vth")}
+        args = (qT, int(exponent), fields["du"], fields["dv"], fields["vth"], bias, int(layer.refractory))
 
         def task(part: slice) -> None:
-            _lif_fixed(spikes, *args, out, part.start, part.stop)
+            _lif_fixed(spikes, *args, out, vout, part.start, part.stop)
 
     _in_parallel(task, n, int(spikes.sum()) * layer.size + n * T * layer.size)
     return out
 
 
-def simulate_rate(ir: NetworkIR, spikes: np.ndarray) -> list[np.ndarray]:
-    """Spike rasters of every layer, input first: ``(n, T, size)`` uint8 each, in local time.
+def simulate_lif(ir: NetworkIR, spikes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Spike rasters of every layer, input first (``(n, T, size)`` uint8 each, local time), and the
+    integrator read-out's membrane ``v`` per local step (int64 ``(n, T, n_out)``; None without one).
 
-    ``spikes`` is the input raster, e.g. :func:`ttfs_deploy.coding.encode_rate`'s output.
+    ``spikes`` is the input raster (:func:`ttfs_deploy.coding.encode_rate` or :func:`bias_input_raster`).
+    An integrator read-out never spikes: its raster is all zeros.
     """
     layers = ir.chain()
     if ir.neuron != "lif":
         raise IRError("this is a fire-once (TTFS) network; the rate simulator runs LIF networks")
     if ir.delay != 1:
         raise IRError(f"the golden simulator models a one-step delay per layer, got delay={ir.delay}")
-    rasters = [check_raster(spikes, layers[0].size, ir.T)]
+    if any(layer.integrator for layer in layers[1:-1]):
+        raise IRError("an integrator read-out (a layer without spikes) must be the last layer")
+    rasters, membrane = [check_raster(spikes, layers[0].size, ir.T)], None
     for k, layer in enumerate(layers[1:]):
         exponent = ir.quant.weight_exponents[k] if ir.is_quantized else None
-        rasters.append(lif_layer(rasters[-1], layer, exponent))
-    return rasters
+        if layer.integrator:
+            membrane = np.zeros((len(rasters[0]), ir.T, layer.size), np.int64)
+        rasters.append(lif_layer(rasters[-1], layer, exponent, membrane if layer.integrator else None))
+    return rasters, membrane
+
+
+def simulate_rate(ir: NetworkIR, spikes: np.ndarray) -> list[np.ndarray]:
+    """Spike rasters of every layer, input first: ``(n, T, size)`` uint8 each, in local time (:func:`simulate_lif`)."""
+    return simulate_lif(ir, spikes)[0]
+
+
+def bias_input_raster(coding: RateCoding, images: np.ndarray, T: int) -> np.ndarray:
+    """lava-dl's dense input (docs/lif.md): the input LIF neurons' ``(n, T, pixels)`` raster, bit-exact.
+
+    Pixel ``p`` (0..255) sets its neuron's ``bias_mant = trunc(((p / 255 - mean) / std) * weight +
+    bias)`` (netx casts biases with ``astype(int32)``), ``bias_exp = 6``; ``u`` stays 0 (nothing reaches
+    the input neurons' synapses), so each step ``v = clip(decay(v) + (bias_mant << 6))``, a spike when
+    ``v > vth << 6``, then ``v = 0``, as in :func:`_lif_fixed`.
+    """
+    cfg = coding.bias_input
+    pixels = np.asarray(images, dtype=np.float64).reshape(len(images), -1)
+    mant = np.trunc(((pixels / 255.0 - cfg.mean) / cfg.std) * cfg.weight + cfg.bias)
+    low, high = LIF_FIELD_LIMITS["bias_mant"]
+    if mant.size and (mant.min() < low or mant.max() > high):
+        raise IRError(
+            f"input biases {mant.min():g}..{mant.max():g} leave Lava's 13-bit bias_mant ({low}..{high}): check --input-norm"
+        )
+    bias = mant.astype(np.int64) << 6
+    v = np.zeros_like(bias)
+    out = np.zeros((len(bias), T, bias.shape[1]), dtype=np.uint8)
+    for t in range(T):
+        y = v * (4096 - cfg.dv)
+        y = np.where(y < 0, -((-y) >> 12), y >> 12)
+        v = np.clip(y + bias, -(_M - 1), _M - 1)
+        spike = v > (cfg.vth << 6)
+        out[:, t] = spike
+        v[spike] = 0
+    return out
 
 
 def hardware_step(layer_index: int, local_step: np.ndarray | int, delay: int = 1):

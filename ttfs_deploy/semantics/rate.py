@@ -11,6 +11,10 @@ Classification (``RateRunResult``, the same JSON schema as TTFS runs plus rate k
   Dense delay each; :func:`ttfs_deploy.semantics.lif.hardware_step`); ``T + L`` where no output spiked.
 * ``spikes_until_decision``: input, hidden and output spikes issued at hardware steps ``<=`` the
   decision step; ``spikes_total``: every spike of the window (the same meanings as for TTFS).
+* integrator read-out (lava-dl's layer without a neuron; ``membrane`` given): the prediction is the
+  arg-max of the read-out's ``v`` at its last local step ``T - 1`` (hardware step ``T - 1 + L``;
+  lowest index on ties, which ``ties`` counts), the decision step the oracle bound on the running
+  arg-max of ``v`` (:func:`~ttfs_deploy.semantics.readout.membrane_decision_steps`); ``causal`` is None.
 * ``causal``: the lead-``k`` early-stop rule a chip can apply
   (:func:`~ttfs_deploy.semantics.readout.lead_decision_steps`): its accuracy, mean decision step and
   spikes until it, so its accuracy cost against the full count is visible.
@@ -26,7 +30,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ttfs_deploy.semantics.lif import hardware_step
-from ttfs_deploy.semantics.readout import RunResult, SampleResult, lead_decision_steps, rate_decision_steps
+from ttfs_deploy.semantics.readout import (
+    RunResult,
+    SampleResult,
+    lead_decision_steps,
+    membrane_decision_steps,
+    rate_decision_steps,
+)
 
 __all__ = [
     "DEFAULT_LEAD",
@@ -62,12 +72,20 @@ def spikes_until(rasters: list[np.ndarray], decision: np.ndarray) -> np.ndarray:
 
 
 def classify_rate(
-    rasters: list[np.ndarray], labels: np.ndarray, target: str, seed: int | None, lead: int = DEFAULT_LEAD
+    rasters: list[np.ndarray],
+    labels: np.ndarray,
+    target: str,
+    seed: int | None,
+    lead: int = DEFAULT_LEAD,
+    membrane: np.ndarray | None = None,
 ) -> RateRunResult:
-    """Classify from per-layer rasters (input first, ``(n, T, size)``, local time)."""
+    """Classify from per-layer rasters (input first, ``(n, T, size)``, local time), or from the
+    integrator read-out's ``membrane`` (``(n, T, n_out)``) when given."""
     output = np.asarray(rasters[-1])
     n, T = output.shape[:2]
     L = len(rasters) - 1
+    if membrane is not None:
+        return _classify_membrane(rasters, np.asarray(membrane), np.asarray(labels), target, seed)
     counts = output.sum(axis=1, dtype=np.int64)
     prediction, local = rate_decision_steps(output)
     decision = np.where(prediction >= 0, local + L, T + L)
@@ -93,6 +111,33 @@ def classify_rate(
             "mean_decision_step": float(causal_decision.mean()) if n else float("nan"),
             "mean_spikes_until_decision": float(spikes_until(rasters, causal_decision).mean()) if n else float("nan"),
         },
+    }
+    return RateRunResult(target, T, samples, int(tied.sum()), int((tied & (prediction == labels)).sum()), extra)
+
+
+def _classify_membrane(
+    rasters: list[np.ndarray], membrane: np.ndarray, labels: np.ndarray, target: str, seed: int | None
+) -> RateRunResult:
+    n, T = membrane.shape[:2]
+    L = len(rasters) - 1
+    prediction, local = membrane_decision_steps(membrane)
+    decision = local + L
+    last = membrane[:, -1] if n else np.zeros((0, membrane.shape[2]), np.int64)
+    tied = (last == last.max(axis=1, keepdims=True)).sum(axis=1) > 1 if n else np.zeros(0, bool)
+    total = sum(np.asarray(r).sum(axis=(1, 2), dtype=np.int64) for r in rasters)
+    until = spikes_until(rasters, decision)
+    samples = [
+        SampleResult(int(lb), int(p), int(d), int(u), int(s))
+        for lb, p, d, u, s in zip(labels, prediction, decision, until, total)
+    ]
+    extra = {
+        "neuron": "lif",
+        "coding": "rate",
+        "input_seed": seed,
+        "readout": "membrane",
+        "decision_rule": "oracle: earliest step after which the running arg-max of the read-out's membrane never "
+        "changes; the prediction is the arg-max at the last step (lowest index on ties)",
+        "causal": None,
     }
     return RateRunResult(target, T, samples, int(tied.sum()), int((tied & (prediction == labels)).sum()), extra)
 

@@ -160,7 +160,21 @@ def rate_decision_steps(output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     in local steps (``T`` where the prediction is ``-1``). A chip cannot know this step when it
     reaches it (later spikes could still change the count): :func:`lead_decision_steps` is the causal rule.
     """
-    running = count_predictions(np.cumsum(np.asarray(output, dtype=np.int64), axis=1))  # (n, T)
+    return _settled(count_predictions(np.cumsum(np.asarray(output, dtype=np.int64), axis=1)))  # (n, T)
+
+
+def membrane_decision_steps(membrane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The integrator read-out's prediction and decision step (an oracle bound, as :func:`rate_decision_steps`).
+
+    ``membrane`` is the read-out's ``v`` per local step ``(n, T, n_out)``. The prediction is the arg-max
+    of the last step's ``v`` (lowest index on ties; never ``-1``); the decision step is the earliest
+    local step from which the running arg-max of ``v`` stays that prediction.
+    """
+    return _settled(np.asarray(membrane).argmax(axis=2))
+
+
+def _settled(running: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Final predictions (last column of ``running``, ``(n, T)``) and the step from which they hold."""
     final = running[:, -1]
     T = running.shape[1]
     differs = running != final[:, None]
