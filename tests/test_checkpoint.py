@@ -109,3 +109,10 @@ def test_a_corrupted_header_is_one_line_without_torch_warnings(tmp_path):
     bad.write_bytes(bytes(data))
     proc = cli("run", bad, "--target", "float", "--limit", "2")
     assert proc.returncode == 2 and len(proc.stderr.strip().splitlines()) == 1, proc.stderr
+
+
+def test_a_plain_state_dict_points_to_convert(tmp_path):
+    mlp = torch.nn.Sequential(torch.nn.Linear(64, 20), torch.nn.ReLU(), torch.nn.Linear(20, 10))
+    torch.save(mlp.state_dict(), tmp_path / "mlp.pt")
+    with pytest.raises(CheckpointError, match="plain PyTorch state_dict.*ttfs-deploy convert"):
+        load_checkpoint(tmp_path / "mlp.pt")

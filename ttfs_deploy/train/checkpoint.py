@@ -151,6 +151,11 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         raise CheckpointError(f"{path} is a GAN checkpoint, not a classifier; use `ttfs-deploy gan sample|profile`")
     if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/lif-checkpoint":  # train/lif_checkpoint.py
         raise CheckpointError(f"{path} is a rate-coded LIF checkpoint; this needs a TTFS (fire-once) checkpoint")
+    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
+        raise CheckpointError(
+            f"{path} is a plain PyTorch state_dict, not a ttfs-deploy checkpoint; convert a ReLU MLP with "
+            "`ttfs-deploy convert FILE --arch IN-H-OUT --calib-data SPEC -o model.pt`"
+        )
     _require(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
     _require(payload.get("version") == VERSION, path, f"unsupported version {short(payload.get('version'))}")
     arch, coding = payload.get("arch"), payload.get("coding")
