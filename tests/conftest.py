@@ -11,10 +11,6 @@ import pytest
 LAVA_REASON = "lava-nc is not installed (scripts/bootstrap.sh installs and patches it)"
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "requires_lava: needs lava-nc (skipped with the reason where it is missing)")
-
-
 def pytest_runtest_setup(item):
     if item.get_closest_marker("requires_lava") and importlib.util.find_spec("lava") is None:
         pytest.skip(LAVA_REASON)

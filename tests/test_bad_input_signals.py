@@ -19,7 +19,7 @@ from .helpers import MODELS, spawn_cli
 
 MODEL = MODELS / "mnist-s4nn.pt"
 
-pytestmark = [pytest.mark.slow, pytest.mark.lava]
+pytestmark = [pytest.mark.slow, pytest.mark.requires_lava]  # skipped with the reason where Lava is missing
 
 
 def _session(sid: int) -> dict[int, str]:
@@ -49,8 +49,7 @@ def _wait(condition, timeout: float) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _needs_lava():
-    pytest.importorskip("lava")
+def _needs_proc():
     if not pathlib.Path("/proc/self/stat").exists():
         pytest.skip("needs /proc")
 

@@ -19,14 +19,7 @@ from ttfs_deploy.backends import golden, lava_sim
 from ttfs_deploy.compiler.mapping import MappingError
 from ttfs_deploy.ir import FireOnceLayer, InputLayer, NetworkIR
 
-from .conftest import LAVA_REASON
 from .helpers import chain_net, quant
-
-
-@pytest.fixture
-def lava():
-    """Marks a test as needing Lava: skipped, with the reason, where it is not installed."""
-    return pytest.importorskip("lava", reason=LAVA_REASON)
 
 
 def assert_equal_times(got, expected):
@@ -79,14 +72,16 @@ def test_checks_before_starting_lava():
     assert [t.shape for t in empty] == [(0, 3), (0, 2)]
 
 
-def test_rejects_weights_wider_than_lava_dense(lava):
+@pytest.mark.requires_lava
+def test_rejects_weights_wider_than_lava_dense():
     wide = {**quant(), "weight_bits": 9}
     net = chain_net([np.full((2, 3), 200, dtype=np.int32)], [1], 8, wide)
     with pytest.raises(MappingError, match="9-bit weights, Lava's Dense holds at most 8"):
         lava_sim.simulate(net, np.zeros((1, 3), dtype=int))
 
 
-def test_deepest_recordable_network_equals_golden_and_deeper_is_refused(lava):
+@pytest.mark.requires_lava
+def test_deepest_recordable_network_equals_golden_and_deeper_is_refused():
     from ttfs_deploy.targets import LAVA_MAX_LAYERS as MAX_LAYERS  # importing lava_procs first would fix the mp context
 
     rng = np.random.default_rng(3)
@@ -124,10 +119,11 @@ def quantized_cases(draw):
     return chain_net(weights, thresholds, T, quant(bits, exponents)), t_in
 
 
+@pytest.mark.requires_lava
 @pytest.mark.slow
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=quantized_cases())
-def test_fixed_point_equals_golden_with_and_without_early_stop(lava, case):
+def test_fixed_point_equals_golden_with_and_without_early_stop(case):
     net, t_in = case
     for early_stop in (False, True):
         assert_equal_times(
@@ -148,10 +144,11 @@ def float_cases(draw):
     return chain_net(weights, thresholds, T), t_in
 
 
+@pytest.mark.requires_lava
 @pytest.mark.slow
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(case=float_cases())
-def test_floating_point_equals_golden(lava, case):
+def test_floating_point_equals_golden(case):
     net, t_in = case
     for early_stop in (False, True):
         assert_equal_times(
@@ -169,7 +166,8 @@ def test_floating_point_equals_golden(lava, case):
         ([-128, -128, 127, 127], 125, 24, 10),  # V = -128, -256, -129, -2
     ],
 )
-def test_saturating_membrane_by_hand(lava, weights, threshold, bits, expected):
+@pytest.mark.requires_lava
+def test_saturating_membrane_by_hand(weights, threshold, bits, expected):
     net = chain_net([np.array([weights], dtype=np.int32)], [threshold], 10, quant(bits))
     t_in = np.array([[0, 1, 2, 3], [3, 2, 1, 0]])
     got = lava_sim.simulate(net, t_in, early_stop=False, timeout_s=120)
@@ -184,7 +182,8 @@ def leak_probe_net(T):
     return chain_net([w1, w2], [120, 100], T, quant(24, (0, 0)))
 
 
-def test_streamed_samples_do_not_leak_into_each_other(lava):
+@pytest.mark.requires_lava
+def test_streamed_samples_do_not_leak_into_each_other():
     T = 16
     net = leak_probe_net(T)
     silent = [T, T, T]
@@ -211,7 +210,8 @@ def test_streamed_samples_do_not_leak_into_each_other(lava):
         np.testing.assert_array_equal(streamed[layer][2:4], np.concatenate([r[layer] for r in one_by_one]))
 
 
-def test_lava_send_steps_follow_the_documented_time_convention(lava):
+@pytest.mark.requires_lava
+def test_lava_send_steps_follow_the_documented_time_convention():
     """Record every spike's Lava time_step with Lava's own sink and compare with semantics.hardware_times."""
     from lava.magma.core.run_conditions import RunSteps
     from lava.proc.io.sink import RingBuffer
@@ -240,8 +240,9 @@ def test_lava_send_steps_follow_the_documented_time_convention(lava):
             assert sent == wanted, f"layer {k}, early_stop={early_stop}"
 
 
+@pytest.mark.requires_lava
 @pytest.mark.slow
-def test_mnist_run_on_a_784_400_10_network_matches_golden(lava):
+def test_mnist_run_on_a_784_400_10_network_matches_golden():
     from ttfs_deploy.data import load
 
     data = load("mnist-5k:val")
@@ -265,7 +266,8 @@ def _small_case():
     return net, np.array([[0, 1], [2, 3]])
 
 
-def test_exception_inside_a_process_model_becomes_an_error(lava, monkeypatch):
+@pytest.mark.requires_lava
+def test_exception_inside_a_process_model_becomes_an_error(monkeypatch):
     from ttfs_deploy.backends.lava_procs import models
 
     def broken(self, a_in):
@@ -280,7 +282,8 @@ def test_exception_inside_a_process_model_becomes_an_error(lava, monkeypatch):
     assert not [p for p in multiprocessing.active_children() if p.is_alive()]
 
 
-def test_hang_inside_a_process_model_hits_the_timeout(lava, monkeypatch):
+@pytest.mark.requires_lava
+def test_hang_inside_a_process_model_hits_the_timeout(monkeypatch):
     from ttfs_deploy.backends.lava_procs import models
 
     def stuck(self, a_in):
