@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ttfs_deploy.measure.trace import Trace, TraceDiff
+from ttfs_deploy.measure.trace import Trace, TraceDiff, run_trace
 from ttfs_deploy.semantics.readout import rate_decision_steps
 
 __all__ = ["RateTraceDiff", "rate_run_trace", "diff_rasters"]
@@ -22,17 +22,7 @@ __all__ = ["RateTraceDiff", "rate_run_trace", "diff_rasters"]
 
 def rate_run_trace(rasters: list[np.ndarray], result, input_seed: int | None) -> Trace:
     """The trace of a rate-coded run (``result``: its :class:`~ttfs_deploy.semantics.rate.RateRunResult`)."""
-    samples = result.samples
-    return Trace(
-        [np.asarray(r, dtype=np.uint8) for r in rasters],
-        np.array([s.label for s in samples], dtype=np.int64),
-        np.array([s.prediction for s in samples], dtype=np.int64),
-        result.T,
-        result.target,
-        False,
-        coding="rate",
-        input_seed=input_seed,
-    )
+    return run_trace(rasters, result, False, coding="rate", input_seed=input_seed)
 
 
 @dataclass(frozen=True)

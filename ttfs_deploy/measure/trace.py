@@ -98,16 +98,21 @@ class TraceDiff:
         return "none" if self.T and t >= self.T else str(t)
 
 
-def run_trace(times: list[np.ndarray], result: RunResult, early_stop: bool) -> Trace:
-    """The trace of a run: its per-layer spike times (steps), labels, predictions and how it ran."""
+def run_trace(
+    layers: list[np.ndarray], result: RunResult, early_stop: bool, coding: str = "ttfs", input_seed: int | None = None
+) -> Trace:
+    """The trace of a run: per-layer spike times (steps; ``coding="rate"``: 0/1 rasters), labels,
+    predictions and how it ran (``input_seed``: a rate run's Poisson seed)."""
     samples = result.samples
     return Trace(
-        [np.asarray(t, dtype=np.int64) for t in times],
+        [np.asarray(layer, dtype=np.uint8 if coding == "rate" else np.int64) for layer in layers],
         np.array([s.label for s in samples], dtype=np.int64),
         np.array([s.prediction for s in samples], dtype=np.int64),
         result.T,
         result.target,
         early_stop,
+        coding=coding,
+        input_seed=input_seed,
     )
 
 
