@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ttfs_deploy.coding import encode_rate
 from ttfs_deploy.errors import UsageError
@@ -138,3 +140,62 @@ def test_a_file_with_a_field_outside_lava_widths_is_one_line(tmp_path):
     proc = cli("run", tmp_path / "bad.ttfs", "--target", "golden", "--limit", "2")
     assert proc.returncode == 2 and "du must be an integer in 0..4095" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def _slow_lif_layer(spikes, q, e, du, dv, vth, bias, refractory):
+    """The module docstring's arithmetic with Python ints, one neuron and step at a time, summed afresh."""
+    n, T, _ = spikes.shape
+    out = np.zeros((n, T, q.shape[0]), np.uint8)
+    big = 1 << 23
+    for k in range(n):
+        for j in range(q.shape[0]):
+            u = v = 0
+            ref_end = -1
+            for t in range(T):
+                a = sum(int(q[j, i]) for i in range(q.shape[1]) if spikes[k, t, i])
+                a = a << e if e >= 0 else a >> -e
+                d = int(u * (4096 - (du + 1)) / 4096) + (a << 6)  # int(x / 4096): rounds towards zero
+                u = d - 2 * big if d > big else d
+                u = d + 2 * big if u <= -big else u
+                if t > ref_end:
+                    v = min(max(int(v * (4096 - dv) / 4096) + u + bias, -(big - 1)), big - 1)
+                if v > vth << 6:
+                    out[k, t, j], v, ref_end = 1, 0, t + refractory
+    return out
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    bits=st.sampled_from([8, 13, 22]),  # golden keeps weight rows as int8, int16 or int32
+    persistence=st.sampled_from([0.0, 0.9, 1.0]),  # how often an input repeats its last step (delta sums)
+)
+def test_golden_lif_layer_equals_a_slow_python_reference(seed, bits, persistence):
+    rng = np.random.default_rng(seed)
+    n_in, n_out, T = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(2, 10))
+    q = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), (n_out, n_in)).astype(np.int32)
+    spikes = rng.random((3, T, n_in)) < rng.uniform(0.05, 0.95)
+    for t in range(1, T):
+        keep = rng.random((3, n_in)) < persistence
+        spikes[:, t][keep] = spikes[:, t - 1][keep]
+    e = int(rng.integers(-3, 4))
+    params = dict(
+        vth=int(rng.integers(0, 5000)),
+        du=int(rng.choice([0, 100, 4095])),
+        dv=int(rng.choice([0, 410, 4095])),
+        bias_mant=int(rng.integers(-4096, 4096)),
+        bias_exp=int(rng.integers(0, 8)),
+        refractory=int(rng.integers(0, 3)),
+    )
+    net = lif_net([q], [params], T, [e], weight_bits=bits)
+    want = _slow_lif_layer(
+        spikes,
+        q,
+        e,
+        params["du"],
+        params["dv"],
+        params["vth"],
+        params["bias_mant"] << params["bias_exp"],
+        params["refractory"],
+    )
+    np.testing.assert_array_equal(simulate_rate(net, spikes)[1], want)

@@ -12,10 +12,14 @@ from ttfs_deploy.ir.lif import LifLayer, RateCoding
 from ttfs_deploy.semantics.lif import simulate_rate
 
 
-def lif_net(weights, params, T, exponents, quantized=True):
+def lif_net(weights, params, T, exponents, quantized=True, weight_bits=8):
     layers = [InputLayer("input", weights[0].shape[1])]
     layers += [LifLayer(f"fc{k + 1}", w, **p) for k, (w, p) in enumerate(zip(weights, params))]
-    quant = dict(profile="loihi2", weight_bits=8, membrane_bits=24, weight_exponents=exponents) if quantized else None
+    quant = (
+        dict(profile="loihi2", weight_bits=weight_bits, membrane_bits=24, weight_exponents=exponents)
+        if quantized
+        else None
+    )
     edges = tuple((a.name, b.name) for a, b in zip(layers, layers[1:]))
     return NetworkIR(tuple(layers), edges, T, "silent", (1, weights[0].shape[1]), quant=quant, rate=RateCoding())
 

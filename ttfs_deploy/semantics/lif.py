@@ -39,44 +39,90 @@ _M = 1 << 23  # 2^(24 - 1): Lava's 24-bit u and v
 
 
 @njit(cache=True, nogil=True)
+def _add_rows(a, qT, rows, m, sign):  # pragma: no cover - compiled
+    for r in range(m):
+        i = rows[r]
+        if sign > 0:
+            for j in range(a.shape[0]):
+                a[j] += qT[i, j]
+        else:
+            for j in range(a.shape[0]):
+                a[j] -= qT[i, j]
+
+
+@njit(cache=True, nogil=True)
+def _synaptic_input(spikes, k, t, qT, a, on, up, down):  # pragma: no cover - compiled
+    """Dense's integer sum for step ``t`` of sample ``k`` into ``a``, updated from step ``t - 1``'s sum.
+
+    Integer sums are exact in any order, so where fewer inputs changed between the two steps than spike
+    now, ``a`` is corrected by the changed rows only (a pixel of a near-binary digit spikes at nearly
+    every step: ~3x fewer row additions at T = 15); otherwise it is summed afresh. The index lists
+    ``on``/``up``/``down`` (scratch, ``n_in`` each) are filled without branches: a spike raster's
+    bits are too irregular for the branch predictor.
+    """
+    now = spikes[k, t]
+    n_in = now.shape[0]
+    if t > 0:
+        before = spikes[k, t - 1]
+        n_on, n_changed = 0, 0
+        for i in range(n_in):  # two vectorised counts first: listing costs more than counting
+            n_on += now[i]
+            n_changed += now[i] != before[i]
+        if n_changed < n_on:
+            m_up, m_down = 0, 0
+            for i in range(n_in):
+                up[m_up] = i
+                down[m_down] = i
+                m_up += now[i] > before[i]
+                m_down += now[i] < before[i]
+            _add_rows(a, qT, up, m_up, 1)
+            _add_rows(a, qT, down, m_down, -1)
+            return
+    m_on = 0
+    for i in range(n_in):
+        on[m_on] = i
+        m_on += now[i]
+    a[:] = 0
+    _add_rows(a, qT, on, m_on, 1)
+
+
+@njit(cache=True, nogil=True)
 def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, vout, lo, hi):  # pragma: no cover - compiled
-    n_in, n_out = qT.shape
+    n_out = qT.shape[1]
     T = spikes.shape[1]
     a = np.empty(n_out, np.int32)
     u = np.empty(n_out, np.int64)
     v = np.empty(n_out, np.int64)
     ref_end = np.empty(n_out, np.int64)
     vth_eff = vth << 6
+    keep = vout.shape[0] > 0
+    on, up, down = np.empty(qT.shape[0], np.int64), np.empty(qT.shape[0], np.int64), np.empty(qT.shape[0], np.int64)
     for k in range(lo, hi):
         u[:] = 0
         v[:] = 0
         ref_end[:] = -1
         for t in range(T):
-            a[:] = 0
-            for i in range(n_in):
-                if spikes[k, t, i]:
-                    for j in range(n_out):
-                        a[j] += qT[i, j]
+            _synaptic_input(spikes, k, t, qT, a, on, up, down)
+            # branch-free on purpose (selects, truncating shifts as (d + 4095 if d < 0) >> 12) so the
+            # loop vectorises; the module docstring gives the same arithmetic step by step
             for j in range(n_out):
-                x = a[j] << e if e >= 0 else a[j] >> -e
+                x = np.int64(a[j])
+                x = (x << e) if e >= 0 else (x >> -e)
                 d = u[j] * (4096 - (du + 1))
-                d = -((-d) >> 12) if d < 0 else d >> 12
-                d += x << 6
+                d = ((d + ((d >> 63) & 4095)) >> 12) + (x << 6)
                 w = d - 2 * _M if d > _M else d
-                if w <= -_M:
-                    w = d + 2 * _M
+                w = d + 2 * _M if w <= -_M else w
                 u[j] = w
-                if t > ref_end[j]:
-                    y = v[j] * (4096 - dv)
-                    y = -((-y) >> 12) if y < 0 else y >> 12
-                    y = y + w + bias
-                    v[j] = min(max(y, -(_M - 1)), _M - 1)
-                if vout.shape[0]:
-                    vout[k, t, j] = v[j]
-                if v[j] > vth_eff:
-                    out[k, t, j] = 1
-                    v[j] = 0
-                    ref_end[j] = t + refractory
+                y = v[j] * (4096 - dv)
+                y = ((y + ((y >> 63) & 4095)) >> 12) + w + bias
+                y = min(max(y, -(_M - 1)), _M - 1)
+                y = y if t > ref_end[j] else v[j]
+                if keep:
+                    vout[k, t, j] = y
+                s = y > vth_eff
+                out[k, t, j] = s
+                v[j] = 0 if s else y
+                ref_end[j] = t + refractory if s else ref_end[j]
 
 
 @njit(cache=True, nogil=True)
@@ -107,6 +153,16 @@ def _lif_float(spikes, wT, du, dv, vth, bias, refractory, out, lo, hi):  # pragm
                     ref_end[j] = t + refractory
 
 
+def _narrowest(q: np.ndarray) -> np.ndarray:
+    """Integer weights in the narrowest of int8/int16/int32 that holds them (row additions are
+    memory-bound: int8 rows run ~1.5x faster than int32 on the 784-400 layer)."""
+    for dtype in (np.int8, np.int16):
+        info = np.iinfo(dtype)
+        if q.size == 0 or (q.min() >= info.min and q.max() <= info.max):
+            return np.ascontiguousarray(q, dtype=dtype)
+    return np.ascontiguousarray(q, dtype=np.int32)
+
+
 def check_raster(spikes: np.ndarray, n_in: int, T: int) -> np.ndarray:
     """Validate a ``(n, T, n_in)`` spike raster (0/1) and return it as contiguous uint8."""
     s = np.asarray(spikes)
@@ -135,7 +191,7 @@ def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None, membrane: 
         def task(part: slice) -> None:
             _lif_float(spikes, *args, out, part.start, part.stop)
     else:
-        qT = np.ascontiguousarray(np.asarray(layer.weight, np.int32).T)
+        qT = _narrowest(np.asarray(layer.weight).T)
         bias = int(layer.bias_mant) << int(layer.bias_exp)
         fields = INTEGRATOR_FIELDS if layer.integrator else {k: int(getattr(layer, k)) for k in ("du", "dv", "vth")}
         args = (qT, int(exponent), fields["du"], fields["dv"], fields["vth"], bias, int(layer.refractory))

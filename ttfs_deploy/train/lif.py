@@ -86,11 +86,13 @@ class RateNetwork(nn.Module):
         membrane = None
         for k, weight in enumerate(self.weights):
             current_in = rasters[-1] @ weight.t()  # (batch, T, n_out): all steps' synaptic input at once
-            u = torch.zeros_like(current_in[:, 0])
+            # unbind, not current_in[:, t]: indexing's backward writes a full-size zero tensor per step (O(T^2))
+            steps = current_in.unbind(dim=1)
+            u = torch.zeros_like(steps[0])
             v = torch.zeros_like(u)
             out, potentials = [], []
-            for t in range(self.T):
-                u = u * (1.0 - self.du) + current_in[:, t]
+            for step_in in steps:
+                u = u * (1.0 - self.du) + step_in
                 v = v * (1.0 - self.dv) + u
                 s = spike(v, self.vth)
                 potentials.append(v)
