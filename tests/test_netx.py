@@ -1,6 +1,8 @@
 """lava-dl netx files (ttfs_deploy.interop.netx): round trips, lava-dl's own files against its netx
 Network run in Lava, refusals and hostile files."""
 
+import dataclasses
+
 import h5py
 import numpy as np
 import pytest
@@ -268,3 +270,24 @@ def test_golden_equals_lava_dl_default_layout_and_its_accuracy(tmp_path):
     save_ir(ir, tmp_path / "dense.ttfs")  # what `ttfs-deploy import --input-norm` writes
     golden = run_rate_target(str(tmp_path / "dense.ttfs"), "golden", test).result.accuracy
     assert abs(golden - example.accuracy(blocks, test)) <= 0.03, (golden, example.accuracy(blocks, test))
+
+
+@pytest.mark.requires_lava
+def test_loihi_sim_reads_the_integrator_membrane_as_golden(tmp_path):
+    """lava-dl's layout (bias input, non-spiking integrator read-out) on loihi-sim: stock Dense + LIF,
+    the integrator's v read through a RefPort; spikes and membrane equal golden's, step for step."""
+    from ttfs_deploy.backends import lava_lif
+    from ttfs_deploy.semantics.lif import simulate_lif
+
+    rng = np.random.default_rng(3)
+    net = _lif_net(rng, [12, 9, 4], 7, [1, 2])
+    last = net.chain()[-1]
+    integrator = LifLayer(last.name, last.weight, 0, 0, 0, bias_mant=5, bias_exp=6, integrator=True)
+    ir = dataclasses.replace(net, layers=(*net.chain()[:-1], integrator))
+    spikes = rng.random((5, ir.T, 12)) < 0.5
+    want, want_v = simulate_lif(ir, spikes)
+    got, got_v = lava_lif.simulate_lif(ir, spikes, timeout_s=120)
+    assert want[1].sum() > 5 and np.abs(want_v).max() > 0
+    for a, b in zip(want, got):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(want_v, got_v)

@@ -34,10 +34,11 @@ from ttfs_deploy.backends import lava_sim
 from ttfs_deploy.backends.lava_sim import BackendUnavailable, LavaRunError
 from ttfs_deploy.compiler.mapping import check_target
 from ttfs_deploy.ir import IRError, NetworkIR
+from ttfs_deploy.ir.lif import INTEGRATOR_FIELDS
 from ttfs_deploy.semantics.lif import check_raster
 from ttfs_deploy.signals import worker_children
 
-__all__ = ["simulate", "missing"]
+__all__ = ["simulate", "simulate_lif", "missing"]
 
 _PIPE_BUFFER = 256
 
@@ -47,10 +48,16 @@ def _lava() -> dict[str, Any]:
     try:
         from lava.proc.lif.process import LIFReset
 
-        from ttfs_deploy.backends.lava_procs.rate_process import RasterRecorder, RasterSource
+        from ttfs_deploy.backends.lava_procs.rate_process import MembraneRecorder, RasterRecorder, RasterSource
     except ImportError as exc:
         raise BackendUnavailable(f"the loihi-sim target needs Lava's LIF processes ({exc})") from None
-    return {**lava, "LIFReset": LIFReset, "RasterSource": RasterSource, "RasterRecorder": RasterRecorder}
+    return {
+        **lava,
+        "LIFReset": LIFReset,
+        "RasterSource": RasterSource,
+        "RasterRecorder": RasterRecorder,
+        "MembraneRecorder": MembraneRecorder,
+    }
 
 
 def missing() -> str | None:
@@ -59,6 +66,8 @@ def missing() -> str | None:
 
 
 def _neuron_args(ir: NetworkIR, layer: Any) -> dict:
+    if layer.integrator:  # netx's neuron for a layer without one, as golden runs it
+        return {**INTEGRATOR_FIELDS, "bias_mant": int(layer.bias_mant), "bias_exp": int(layer.bias_exp)}
     if ir.is_quantized:
         return {
             "vth": int(layer.vth),
@@ -77,6 +86,7 @@ def _build(ir: NetworkIR, spikes: np.ndarray, lava: dict) -> tuple:
     recorder = lava["RasterRecorder"](
         sizes=[layer.size for layer in layers], T=T, n_samples=n, buffer_size=min(n, _PIPE_BUFFER), name="recorder"
     )
+    membrane = None
     upstream = source.s_out
     for k, (layer, watch) in enumerate(zip(layers, recorder.watch_ports()), start=1):
         dense = lava["Dense"](name=f"dense_{layer.name}", **lava_sim._dense_args(ir, k - 1, layer.weight, lava))
@@ -87,32 +97,46 @@ def _build(ir: NetworkIR, spikes: np.ndarray, lava: dict) -> tuple:
         dense.a_out.connect(neuron.a_in)
         neuron.s_out.connect(watch)
         upstream = neuron.s_out
+        if layer.integrator:
+            membrane = lava["MembraneRecorder"](
+                size=layer.size, layer=k, T=T, n_samples=n, buffer_size=min(n, _PIPE_BUFFER), name="membrane"
+            )
+            membrane.v_in.connect_var(neuron.v)
     tag = "fixed_pt" if ir.is_quantized else "floating_pt"
-    return source, recorder, lava["Loihi2SimCfg"](select_tag=tag)
+    return source, recorder, membrane, lava["Loihi2SimCfg"](select_tag=tag)
 
 
-def _collect(recorder: Any, n: int, bits: int, deadline: float, actors_of: Any) -> np.ndarray:
-    port = recorder.receive_port()
-    out = np.empty((n, bits), dtype=np.uint8)
-    received, next_check, pause = 0, 0.0, 0.0005
-    while received < n:
-        if port.probe():
-            words = np.asarray(port.recv(), dtype=np.int32)
-            out[received] = np.unpackbits(words.view(np.uint8))[:bits]
-            received += 1
+def _collect(receivers: list, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
+    """Read ``n`` messages from each ``(port, decode, row_size, dtype)``, polling all of them: a
+    recorder whose pipe is full blocks the whole Lava step, so no port may wait for another."""
+    outs = [np.empty((n, size), dtype=dtype) for _, _, size, dtype in receivers]
+    received = [0] * len(receivers)
+    next_check, pause = 0.0, 0.0005
+    while min(received) < n:
+        got = False
+        for r, (port, decode, _, _) in enumerate(receivers):
+            if received[r] < n and port.probe():
+                outs[r][received[r]] = decode(port.recv())
+                received[r] += 1
+                got = True
+        if got:
             pause = 0.0005
             continue
         now = time.monotonic()
         if now >= next_check:
             problem = lava_sim._dead_actor_report(actors_of())
             if problem:
-                raise LavaRunError(f"loihi-sim run failed after {received} of {n} samples: {problem}")
+                raise LavaRunError(f"loihi-sim run failed after {min(received)} of {n} samples: {problem}")
             next_check = now + 0.05
         if now > deadline:
-            raise LavaRunError(f"loihi-sim run did not finish in time ({received} of {n} samples done)")
+            raise LavaRunError(f"loihi-sim run did not finish in time ({min(received)} of {n} samples done)")
         time.sleep(pause)
         pause = min(2 * pause, 0.01)
-    return out
+    return outs
+
+
+def _unpack(bits: int):
+    return lambda words: np.unpackbits(np.asarray(words, dtype=np.int32).view(np.uint8))[:bits]
 
 
 def simulate(
@@ -123,6 +147,15 @@ def simulate(
     Equal to :func:`ttfs_deploy.semantics.lif.simulate_rate` spike for spike. ``early_stop`` is
     refused: a rate sample always runs its ``T`` steps here (the decision step is read out afterwards).
     """
+    return simulate_lif(ir, spikes, early_stop, timeout_s)[0]
+
+
+def simulate_lif(
+    ir: NetworkIR, spikes: np.ndarray, early_stop: bool = False, timeout_s: float | None = None
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """:func:`simulate`'s rasters and an integrator read-out's membrane ``v`` per local step (int64
+    ``(n, T, n_out)``, read from the stock LIF's ``v`` by :class:`MembraneRecorder`; None without one),
+    as :func:`ttfs_deploy.semantics.lif.simulate_lif` returns them."""
     layers = ir.chain()
     if ir.neuron != "lif":
         raise IRError("this is a fire-once (TTFS) network; the LIF Lava graph runs rate-coded LIF networks")
@@ -138,17 +171,25 @@ def simulate(
     spikes = check_raster(spikes, layers[0].size, ir.T)
     n, T = spikes.shape[0], ir.T
     sizes = [layer.size for layer in layers[1:]]
+    integrator = layers[-1].integrator
+    if integrator and not ir.is_quantized:
+        raise IRError("an integrator read-out runs quantised (netx) networks only")
     if n == 0:
-        return [spikes] + [np.zeros((0, T, s), dtype=np.uint8) for s in sizes]
+        empty = np.zeros((0, T, sizes[-1]), np.int64) if integrator else None
+        return [spikes] + [np.zeros((0, T, s), dtype=np.uint8) for s in sizes], empty
     lava = _lava()
-    source, recorder, run_cfg = _build(ir, spikes, lava)
+    source, recorder, membrane, run_cfg = _build(ir, spikes, lava)
     limit = lava_sim.default_timeout(n, T) if timeout_s is None else float(timeout_s)
     deadline = time.monotonic() + limit
     graceful = True
     try:
         with worker_children():
             source.run(condition=lava["RunContinuous"](), run_cfg=run_cfg)
-            flat = _collect(recorder, n, T * sum(sizes), deadline, lambda: lava_sim._actors(source))
+            bits = T * sum(sizes)
+            receivers = [(recorder.receive_port(), _unpack(bits), bits, np.uint8)]
+            if membrane is not None:
+                receivers.append((membrane.receive_port(), lambda v: v, T * sizes[-1], np.int64))
+            flat, *rest = _collect(receivers, n, deadline, lambda: lava_sim._actors(source))
     except BaseException:
         graceful = False
         raise
@@ -159,4 +200,4 @@ def simulate(
     for size in sizes:
         rasters.append(np.ascontiguousarray(flat[:, offset : offset + T * size].reshape(n, T, size)))
         offset += T * size
-    return rasters
+    return rasters, (rest[0].reshape(n, T, sizes[-1]) if rest else None)

@@ -91,12 +91,7 @@ def rate_rasters(
 
         if target == "loihi-hw":
             raise BackendUnavailable("loihi-hw for LIF networks needs lava-loihi and a board, neither is here")
-        if ir.chain()[-1].integrator:
-            raise BackendUnavailable(
-                "loihi-sim does not read a non-spiking integrator's membrane yet (golden does; "
-                "tests/test_netx.py holds golden to lava-dl's netx Network in Lava)"
-            )
-        step, run = LAVA_CHUNK, lambda spikes, left: (lava_lif.simulate(ir, spikes, timeout_s=left), None)
+        step, run = LAVA_CHUNK, lambda spikes, left: lava_lif.simulate_lif(ir, spikes, timeout_s=left)
     else:
         raise IRError(f"target {target!r} does not run integer LIF networks")
     deadline = None if timeout_s is None else time.monotonic() + timeout_s

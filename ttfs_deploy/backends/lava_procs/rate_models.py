@@ -5,14 +5,14 @@ from __future__ import annotations
 import numpy as np
 from lava.magma.core.decorator import implements, requires
 from lava.magma.core.model.py.model import PyLoihiProcessModel
-from lava.magma.core.model.py.ports import PyInPort, PyOutPort
+from lava.magma.core.model.py.ports import PyInPort, PyOutPort, PyRefPort
 from lava.magma.core.model.py.type import LavaPyType
 from lava.magma.core.resources import CPU
 from lava.magma.core.sync.protocols.loihi_protocol import LoihiProtocol
 
-from ttfs_deploy.backends.lava_procs.rate_process import RasterRecorder, RasterSource
+from ttfs_deploy.backends.lava_procs.rate_process import MembraneRecorder, RasterRecorder, RasterSource
 
-__all__ = ["PyRasterSource", "PyRasterRecorder"]
+__all__ = ["PyRasterSource", "PyRasterRecorder", "PyMembraneRecorder"]
 
 
 @implements(proc=RasterSource, protocol=LoihiProtocol)
@@ -68,3 +68,28 @@ class PyRasterRecorder(PyLoihiProcessModel):
                     words[: bits.size] = bits
                     self.out.send(words.view(np.int32))
             offset += T * size
+
+
+@implements(proc=MembraneRecorder, protocol=LoihiProtocol)
+@requires(CPU)
+class PyMembraneRecorder(PyLoihiProcessModel):
+    """Copies the watched ``v`` into the sample's row each step; sends the sample after its last step."""
+
+    v_in: PyRefPort = LavaPyType(PyRefPort.VEC_DENSE, np.int32, precision=24)
+    out: PyOutPort = LavaPyType(PyOutPort.VEC_DENSE, np.int32, precision=32)
+    buffer: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
+    layer: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
+    T: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
+    n_samples: np.ndarray = LavaPyType(np.ndarray, np.int32, precision=32)
+
+    def post_guard(self) -> bool:
+        return True  # every step: v is read in the management phase, after the step's update
+
+    def run_post_mgmt(self) -> None:
+        T, n = int(self.T[0]), int(self.n_samples[0])
+        sample, t = divmod(self.time_step - 1 - int(self.layer[0]), T)
+        if not 0 <= sample < n:
+            return
+        self.buffer[t] = self.v_in.read()
+        if t == T - 1:
+            self.out.send(self.buffer.reshape(-1).astype(np.int32))

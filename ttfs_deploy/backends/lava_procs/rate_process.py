@@ -9,13 +9,13 @@ from __future__ import annotations
 import typing as ty
 
 import numpy as np
-from lava.magma.core.process.ports.ports import InPort, OutPort
+from lava.magma.core.process.ports.ports import InPort, OutPort, RefPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
 from ttfs_deploy.targets import LAVA_MAX_LAYERS
 
-__all__ = ["RasterSource", "RasterRecorder"]
+__all__ = ["RasterSource", "RasterRecorder", "MembraneRecorder"]
 
 
 class RasterSource(AbstractProcess):
@@ -64,6 +64,35 @@ class RasterRecorder(AbstractProcess):
     def watch_ports(self) -> list:
         """The InPorts of the watched layers, in layer order."""
         return [getattr(self, f"s_in_{k}") for k in range(LAVA_MAX_LAYERS)]
+
+    def receive_port(self):
+        """The host end of ``out`` (a CSP receive port; available once the runtime exists)."""
+        port = getattr(self.out, "external_pipe_csp_recv_port", None)
+        if port is None:
+            raise RuntimeError("the Lava runtime has not been created yet")
+        return port
+
+
+class MembraneRecorder(AbstractProcess):
+    """Reads a non-spiking integrator layer's ``v`` each step (a RefPort on the stock LIF's Var) and sends
+    one message per sample to the host: the ``(T, size)`` int32 membranes of local steps ``0..T-1``.
+
+    The layer is layer ``layer`` (1-based), so its local step ``t`` of sample ``j`` is Lava step
+    ``1 + j T + layer + t`` (as for :class:`RasterRecorder`); the read happens in the management phase
+    after that step's neuron update.
+    """
+
+    def __init__(
+        self, *, size: int, layer: int, T: int, n_samples: int, buffer_size: int = 64, name: str | None = None
+    ) -> None:
+        super().__init__(size=size, layer=layer, T=T, n_samples=n_samples, name=name)
+        self.v_in = RefPort(shape=(size,))
+        self.out = OutPort(shape=(T * size,))
+        self.out.flag_external_pipe(buffer_size=buffer_size)
+        self.buffer = Var(shape=(T, size), init=0)
+        self.layer = Var(shape=(1,), init=layer)
+        self.T = Var(shape=(1,), init=T)
+        self.n_samples = Var(shape=(1,), init=n_samples)
 
     def receive_port(self):
         """The host end of ``out`` (a CSP receive port; available once the runtime exists)."""
