@@ -117,6 +117,16 @@ def test_snntorch_file_imports_and_runs():
     assert json.loads(proc.stdout)["accuracy"] > 0.6
 
 
+def test_lif_network_deploys_without_using_calibration_data():
+    # the pytest plugin's ttfs_compile deploys with the default calibration data (784-pixel digits); a LIF
+    # network compiles without calibration, so its 64 inputs must not be checked against that data
+    from ttfs_deploy.compiler.pipeline import deploy
+
+    deployed = deploy(FIXTURE, "golden")
+    assert deployed.ir.is_quantized and deployed.ir.sizes == [64, 16, 10]
+    assert "no calibration" in deployed.note
+
+
 def _graph(neuron, weight_node=None, n=3):
     nodes = {
         "input": nir.Input({"input": np.array([2])}),
@@ -191,3 +201,11 @@ def test_export_command_and_refusals(tmp_path):
     save_ir(compile_network(net, "golden").ir, ttfs)
     bad = cli("export", ttfs, "--format", "nir", "-o", tmp_path / "q.nir")
     assert bad.returncode == 2 and "quantised" in bad.stderr and not (tmp_path / "q.nir").exists()
+    from ttfs_deploy.ir.network import from_checkpoint_weights
+    from ttfs_deploy.train.checkpoint import save_checkpoint
+    from ttfs_deploy.train.model import TTFSClassifier
+
+    assert from_checkpoint_weights([np.ones((3, 2)), np.ones((2, 3))], 1.0, 8, "silent", (2, 1), readout="membrane")
+    save_checkpoint(tmp_path / "m.pt", TTFSClassifier([2, 3, 2], [1.0, 0.0], 8), "silent", (2, 1), {}, {}, "membrane")
+    bad = cli("export", tmp_path / "m.pt", "--format", "nir", "-o", tmp_path / "m.nir")
+    assert bad.returncode == 2 and "'fc2': an integrator read-out" in bad.stderr and not (tmp_path / "m.nir").exists()

@@ -3,6 +3,7 @@
 Every backend module has the same interface::
 
     simulate(ir, t_in, early_stop=..., timeout_s=None) -> list of (n, size) spike-time arrays
+    simulate_readout(ir, t_in, timeout_s=None) -> (spike times, integrator potentials or None)
     missing() -> None when usable here, else one line saying what is missing
 
 ``golden`` runs :mod:`ttfs_deploy.semantics` itself; ``loihi-sim`` builds the Lava process graph

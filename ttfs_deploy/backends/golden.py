@@ -11,10 +11,10 @@ import numpy as np
 
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.ir import NetworkIR
-from ttfs_deploy.semantics import RunResult, classify
+from ttfs_deploy.semantics import RunResult, classify, integrator_membrane
 from ttfs_deploy.semantics import simulate as _simulate
 
-__all__ = ["simulate", "run"]
+__all__ = ["simulate", "simulate_readout", "run"]
 
 
 def simulate(
@@ -24,10 +24,21 @@ def simulate(
     return _simulate(ir, t_in, early_stop=early_stop)
 
 
+def simulate_readout(
+    ir: NetworkIR, t_in: np.ndarray, timeout_s: float | None = None
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Spike times (no early stop) and the integrator read-out's potentials (None without one)."""
+    times = _simulate(ir, t_in)
+    return times, integrator_membrane(ir, times)
+
+
 def run(ir: NetworkIR, images: np.ndarray, labels: np.ndarray, early_stop: bool = False) -> RunResult:
     """Encode ``images`` (``(n, pixels)`` uint8) with the IR's coding, simulate, classify (target "golden")."""
     images = np.asarray(images)
     t_in = encode_ttfs(images.reshape(len(images), -1), ir.T, ir.zero_policy)
+    if ir.readout == "membrane":
+        times, membrane = simulate_readout(ir, t_in)
+        return classify(times, labels, ir.T, target="golden", membrane=membrane)
     return classify(simulate(ir, t_in, early_stop=early_stop), labels, ir.T, target="golden")
 
 

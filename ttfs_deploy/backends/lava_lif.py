@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ttfs_deploy.backends import lava_sim
-from ttfs_deploy.backends.lava_sim import BackendUnavailable, LavaRunError
+from ttfs_deploy.backends.lava_sim import BackendUnavailable
 from ttfs_deploy.compiler.mapping import check_target
 from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.ir.lif import INTEGRATOR_FIELDS
@@ -106,35 +106,6 @@ def _build(ir: NetworkIR, spikes: np.ndarray, lava: dict) -> tuple:
     return source, recorder, membrane, lava["Loihi2SimCfg"](select_tag=tag)
 
 
-def _collect(receivers: list, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
-    """Read ``n`` messages from each ``(port, decode, row_size, dtype)``, polling all of them: a
-    recorder whose pipe is full blocks the whole Lava step, so no port may wait for another."""
-    outs = [np.empty((n, size), dtype=dtype) for _, _, size, dtype in receivers]
-    received = [0] * len(receivers)
-    next_check, pause = 0.0, 0.0005
-    while min(received) < n:
-        got = False
-        for r, (port, decode, _, _) in enumerate(receivers):
-            if received[r] < n and port.probe():
-                outs[r][received[r]] = decode(port.recv())
-                received[r] += 1
-                got = True
-        if got:
-            pause = 0.0005
-            continue
-        now = time.monotonic()
-        if now >= next_check:
-            problem = lava_sim._dead_actor_report(actors_of())
-            if problem:
-                raise LavaRunError(f"loihi-sim run failed after {min(received)} of {n} samples: {problem}")
-            next_check = now + 0.05
-        if now > deadline:
-            raise LavaRunError(f"loihi-sim run did not finish in time ({min(received)} of {n} samples done)")
-        time.sleep(pause)
-        pause = min(2 * pause, 0.01)
-    return outs
-
-
 def _unpack(bits: int):
     return lambda words: np.unpackbits(np.asarray(words, dtype=np.int32).view(np.uint8))[:bits]
 
@@ -189,7 +160,7 @@ def simulate_lif(
             receivers = [(recorder.receive_port(), _unpack(bits), bits, np.uint8)]
             if membrane is not None:
                 receivers.append((membrane.receive_port(), lambda v: v, T * sizes[-1], np.int64))
-            flat, *rest = _collect(receivers, n, deadline, lambda: lava_sim._actors(source))
+            flat, *rest = lava_sim.collect(receivers, n, deadline, lambda: lava_sim._actors(source))
     except BaseException:
         graceful = False
         raise

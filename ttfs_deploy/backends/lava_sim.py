@@ -56,12 +56,21 @@ import numpy as np
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.compiler.mapping import check_target
 from ttfs_deploy.errors import TtfsError
-from ttfs_deploy.ir import NetworkIR
+from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.limits import DEFAULT_TIMEOUT_CAP_S
 from ttfs_deploy.semantics import RunResult, check_times, classify, early_stop_view
 from ttfs_deploy.signals import worker_children
 
-__all__ = ["BackendUnavailable", "LavaRunError", "available", "simulate", "run", "default_timeout"]
+__all__ = [
+    "BackendUnavailable",
+    "LavaRunError",
+    "available",
+    "simulate",
+    "simulate_readout",
+    "run",
+    "collect",
+    "default_timeout",
+]
 
 _INSTALL_ADVICE = (
     "install lava: `pip install lava-nc==0.10.0` (on Python 3.11 also run scripts/bootstrap.sh, which patches it)"
@@ -93,6 +102,7 @@ def _lava() -> dict[str, Any]:
         from lava.utils.weightutils import SignMode
 
         from ttfs_deploy.backends.lava_procs.process import FireOnceNeuron, SpikeTimeSource, TrialRecorder
+        from ttfs_deploy.backends.lava_procs.rate_process import MembraneRecorder
     except ImportError as exc:
         raise BackendUnavailable(f"the loihi-sim target needs Lava ({exc}); {_INSTALL_ADVICE}") from None
     except RuntimeError as exc:  # lava sets the fork start method at import and fails if another was set
@@ -108,6 +118,7 @@ def _lava() -> dict[str, Any]:
         "FireOnceNeuron": FireOnceNeuron,
         "SpikeTimeSource": SpikeTimeSource,
         "TrialRecorder": TrialRecorder,
+        "MembraneRecorder": MembraneRecorder,
     }
 
 
@@ -139,6 +150,7 @@ class _Graph:
     neurons: list
     recorder: Any
     run_cfg: Any
+    membrane: Any = None  # MembraneRecorder of an integrator read-out
 
 
 def _dense_args(ir: NetworkIR, k: int, weight: np.ndarray, lava: dict) -> dict:
@@ -167,10 +179,12 @@ def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Gr
         buffer_size=min(n, _PIPE_BUFFER),
         name="recorder",
     )
-    neurons, upstream = [], source.s_out
+    neurons, upstream, membrane = [], source.s_out, None
     for k, (layer, watch) in enumerate(zip(fire_once, recorder.watch_ports())):
         dense = lava["Dense"](name=f"dense_{layer.name}", **_dense_args(ir, k, layer.weight, lava))
         threshold = int(layer.threshold) if ir.is_quantized else float(layer.threshold)
+        if layer.integrator:  # the saturating register never exceeds its largest value: never fires
+            threshold = (1 << (membrane_bits - 1)) - 1
         neuron = lava["FireOnceNeuron"](
             shape=(layer.size,), vth=threshold, membrane_bits=membrane_bits, name=layer.name
         )
@@ -179,9 +193,15 @@ def _build(ir: NetworkIR, t_in: np.ndarray, early_stop: bool, lava: dict) -> _Gr
         neuron.s_out.connect(watch)
         neurons.append(neuron)
         upstream = neuron.s_out
+        if layer.integrator:
+            # potential after model step s is v after Lava step S + s + 1, S = 1 + j T: "layer" offset 1
+            membrane = lava["MembraneRecorder"](
+                size=layer.size, layer=1, T=T, n_samples=n, buffer_size=min(n, _PIPE_BUFFER), name="membrane"
+            )
+            membrane.v_in.connect_var(neuron.v)
     recorder.ctrl_out.connect([source.ctrl_in] + [x.reset_in for x in neurons])
     tag = "fixed_pt" if ir.is_quantized else "floating_pt"
-    return _Graph(source, neurons, recorder, lava["Loihi2SimCfg"](select_tag=tag))
+    return _Graph(source, neurons, recorder, lava["Loihi2SimCfg"](select_tag=tag), membrane)
 
 
 def _actors(process: Any) -> list:
@@ -246,31 +266,65 @@ def _stop(process: Any, actors: list, graceful: bool) -> None:
             pass
 
 
-def _collect(graph: _Graph, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
-    port = graph.recorder.receive_port()
-    sizes = [neuron.s_out.shape[0] for neuron in graph.neurons]
-    merged = np.empty((n, sum(sizes)), dtype=np.int64)
-    received, next_check, pause = 0, 0.0, 0.0005
-    while received < n:
-        if port.probe():
-            merged[received] = port.recv()
-            received += 1
+def collect(receivers: list, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
+    """Read ``n`` messages from each ``(port, decode, row_size, dtype)`` of a running graph, polling all
+    of them (a recorder whose pipe is full blocks the whole Lava step, so no port may wait for another);
+    checks for dead workers and the deadline while waiting. Returns one ``(n, row_size)`` array each."""
+    outs = [np.empty((n, size), dtype=dtype) for _, _, size, dtype in receivers]
+    received = [0] * len(receivers)
+    next_check, pause = 0.0, 0.0005
+    while min(received) < n:
+        got = False
+        for r, (port, decode, _, _) in enumerate(receivers):
+            if received[r] < n and port.probe():
+                outs[r][received[r]] = decode(port.recv())
+                received[r] += 1
+                got = True
+        if got:
             pause = 0.0005
             continue
         now = time.monotonic()
         if now >= next_check:
             problem = _dead_actor_report(actors_of())
             if problem:
-                raise LavaRunError(f"loihi-sim run failed after {received} of {n} samples: {problem}")
+                raise LavaRunError(f"loihi-sim run failed after {min(received)} of {n} samples: {problem}")
             next_check = now + 0.05
         if now > deadline:
             raise LavaRunError(
-                f"loihi-sim run did not finish in time ({received} of {n} samples done; "
+                f"loihi-sim run did not finish in time ({min(received)} of {n} samples done; "
                 "--timeout SECONDS sets it); a Lava ProcessModel may have hung"
             )
         time.sleep(pause)
         pause = min(2 * pause, 0.01)  # back off while samples take long; the Lava workers need the cores
-    return np.split(merged, np.cumsum(sizes)[:-1], axis=1)
+    return outs
+
+
+def _run_graph(ir: NetworkIR, t: np.ndarray, early_stop: bool, timeout_s: float | None):
+    """Build, run and stop the graph; returns the per-layer spike times (fire-once layers) and the
+    integrator's potentials ``(n, T, size)`` (None without an integrator)."""
+    n, T = len(t), ir.T
+    lava = _lava()
+    graph = _build(ir, t, early_stop, lava)
+    limit = default_timeout(n, T) if timeout_s is None else float(timeout_s)
+    deadline = time.monotonic() + limit
+    sizes = [neuron.s_out.shape[0] for neuron in graph.neurons]
+    source = graph.source
+    graceful = True
+    try:  # workers ignore Ctrl-C and die with this process; on any failure or signal they are terminated
+        with worker_children():
+            source.run(condition=lava["RunContinuous"](), run_cfg=graph.run_cfg)
+            receivers = [(graph.recorder.receive_port(), lambda m: m, sum(sizes), np.int64)]
+            if graph.membrane is not None:
+                receivers.append((graph.membrane.receive_port(), lambda m: m, T * sizes[-1], np.int64))
+            merged, *rest = collect(receivers, n, deadline, lambda: _actors(source))
+    except BaseException:  # LavaRunError, or Ctrl-C / SIGTERM (ttfs_deploy.signals.Terminated)
+        graceful = False
+        raise
+    finally:
+        if getattr(source, "runtime", None) is not None:
+            _stop(source, _actors(source), graceful)
+    membrane = rest[0].reshape(n, T, sizes[-1]) if rest else None
+    return np.split(merged, np.cumsum(sizes)[:-1], axis=1), membrane
 
 
 def simulate(
@@ -316,26 +370,33 @@ def simulate(
         )
     if n == 0:
         return [t] + [np.empty((0, layer.size), dtype=np.int64) for layer in layers[1:]]
-    lava = _lava()
-    graph = _build(ir, t, early_stop, lava)
-    limit = default_timeout(n, T) if timeout_s is None else float(timeout_s)
-    deadline = time.monotonic() + limit
-    source = graph.source
-    graceful = True
-    try:  # workers ignore Ctrl-C and die with this process; on any failure or signal they are terminated
-        with worker_children():
-            source.run(condition=lava["RunContinuous"](), run_cfg=graph.run_cfg)
-            recorded = _collect(graph, n, deadline, lambda: _actors(source))
-    except BaseException:  # LavaRunError, or Ctrl-C / SIGTERM (ttfs_deploy.signals.Terminated)
-        graceful = False
-        raise
-    finally:
-        if getattr(source, "runtime", None) is not None:
-            _stop(source, _actors(source), graceful)
-    times = [t] + recorded
+    if ir.readout == "membrane":
+        if early_stop:
+            raise IRError("early stop needs a first-spike read-out; this network's class is read from a membrane")
+        return simulate_readout(ir, t, timeout_s)[0]
+    times = [t] + _run_graph(ir, t, early_stop, timeout_s)[0]
     if early_stop:
         times = early_stop_view(times, T)  # inputs later than the decision step were never sent
     return times
+
+
+def simulate_readout(
+    ir: NetworkIR, t_in: np.ndarray, timeout_s: float | None = None
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Spike times (no early stop) and, for an integrator read-out, its potentials ``(n, T - 1, n_out)``
+    as Lava computed them: the integrator is the fire-once neuron with a threshold its saturating
+    register cannot exceed, its ``v`` read each step through a RefPort (``lava_procs.MembraneRecorder``).
+    Equal to :func:`ttfs_deploy.semantics.fire_once.integrator_membrane` (tests/test_convert.py)."""
+    layers = ir.chain()
+    check_target(ir, "loihi-sim")
+    t = check_times(t_in, layers[0].size, ir.T)
+    if layers[-1].integrator and not ir.is_quantized:
+        raise IRError("an integrator read-out runs on loihi-sim as a quantized network; compile it first")
+    if len(t) == 0:
+        empty = np.zeros((0, ir.T - 1, layers[-1].size), np.int64) if layers[-1].integrator else None
+        return [t] + [np.empty((0, layer.size), dtype=np.int64) for layer in layers[1:]], empty
+    recorded, membrane = _run_graph(ir, t, False, timeout_s)
+    return [t] + recorded, (None if membrane is None else membrane[:, : ir.T - 1])
 
 
 def run(
@@ -344,5 +405,8 @@ def run(
     """Encode ``images`` (``(n, pixels)`` uint8) with the IR's coding, run on Lava, classify ("loihi-sim")."""
     images = np.asarray(images)
     t_in = encode_ttfs(images.reshape(len(images), -1), ir.T, ir.zero_policy)
+    if ir.readout == "membrane":
+        times, membrane = simulate_readout(ir, t_in, timeout_s)
+        return classify(times, labels, ir.T, target="loihi-sim", membrane=membrane)
     times = simulate(ir, t_in, early_stop=early_stop, timeout_s=timeout_s)
     return classify(times, labels, ir.T, target="loihi-sim")

@@ -18,7 +18,7 @@ import numpy as np
 from ttfs_deploy.errors import TtfsError
 from ttfs_deploy.ir import NetworkIR
 
-__all__ = ["HardwareUnavailable", "missing", "simulate"]
+__all__ = ["HardwareUnavailable", "missing", "simulate", "simulate_readout"]
 
 # lava-loihi's host runtime looks for a partition / board through these (Intel's INRC set-up)
 _BOARD_ENV = ("LOIHI_GEN", "PARTITION", "NXSDKHOST")
@@ -62,3 +62,10 @@ def simulate(
     from ttfs_deploy.backends import lava_sim  # pragma: no cover - needs a board
 
     return lava_sim.simulate(ir, t_in, early_stop=early_stop, timeout_s=timeout_s, hardware=True)  # pragma: no cover
+
+
+def simulate_readout(
+    ir: NetworkIR, t_in: np.ndarray, timeout_s: float | None = None
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """An integrator read-out on Loihi: refused like :func:`simulate` (CPU ProcessModels only)."""
+    return simulate(ir, t_in, early_stop=False, timeout_s=timeout_s), None

@@ -6,7 +6,7 @@ import argparse
 import math
 import sys
 
-from ttfs_deploy.cli.common import NON_NEGATIVE, POSITIVE, SEED, STEPS, check_output, float_in, print_json
+from ttfs_deploy.cli.common import NON_NEGATIVE, POSITIVE, SEED, STEPS, check_output, float_in, int_in, print_json
 from ttfs_deploy.errors import UsageError
 
 FORMATS = ("nir", "netx")
@@ -21,7 +21,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
     import torch
 
     from ttfs_deploy import data as data_mod
-    from ttfs_deploy.interop.convert import convert_relu_mlp, converted_accuracy, load_relu_mlp
+    from ttfs_deploy.interop.convert import convert_relu_mlp, converted_result, load_relu_mlp
     from ttfs_deploy.train.checkpoint import save_checkpoint
     from ttfs_deploy.train.loop import TrainConfig, config_dict, evaluate, train
     from ttfs_deploy.train.model import TTFSClassifier, parse_arch
@@ -30,6 +30,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         sizes = parse_arch(args.arch)
     except ValueError as err:
         raise UsageError(str(err)) from None
+    if args.finetune_epochs and args.readout == "membrane":
+        raise UsageError("--finetune-epochs trains a first-spike read-out; add --readout first-spike")
     out = check_output(args.output, inputs=[args.model])
     mlp = load_relu_mlp(args.model, sizes)
     calib_full = data_mod.load(args.calib_data)
@@ -41,19 +43,23 @@ def cmd_convert(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"{name} {ds.name} has {ds.images.shape[1]} pixels per image but --arch expects {sizes[0]}"
             )
-    converted = convert_relu_mlp(mlp, calib, args.T, args.zero_policy, args.threshold, args.percentile)
+    converted = convert_relu_mlp(
+        mlp, calib, args.T, args.zero_policy, args.threshold, args.percentile, args.levels, args.readout
+    )
     report = {
         "ann": {"accuracy": mlp.accuracy(val)},
-        "converted": _result(converted_accuracy(converted.weights, args.threshold, val, args.T, args.zero_policy)),
+        "converted": _result(
+            converted_result(converted.weights, converted.thresholds, args.readout, val, args.T, args.zero_policy)
+        ),
         "conversion": converted.summary(),
         "val_data": val.name,
         "calib_data": f"{calib.name} (first {len(calib.labels)})",
     }
-    thresholds = (args.threshold,) * (len(sizes) - 1)
+    thresholds = tuple(converted.thresholds)
     initial = [torch.from_numpy(w) for w in converted.weights]
     if args.finetune_epochs:
         cfg = TrainConfig(
-            arch=tuple(sizes),
+            arch=tuple(converted.sizes),
             loss=args.loss,
             epochs=args.finetune_epochs,
             seed=args.seed,
@@ -68,7 +74,7 @@ def cmd_convert(args: argparse.Namespace) -> int:
         report["finetuned"] = {**_result(evaluate(model, val, args.zero_policy)), "epochs": args.finetune_epochs}
         train_info = config_dict(cfg) | {"data": calib_full.name}
     else:
-        model = TTFSClassifier(sizes, list(thresholds), args.T)
+        model = TTFSClassifier(converted.sizes, list(thresholds), args.T)
         with torch.no_grad():
             for weight, start in zip(model.weights, initial):
                 weight.copy_(start)
@@ -76,7 +82,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     final = report.get("finetuned", report["converted"])
     metrics = {"val_data": val.name, "val_accuracy": final["accuracy"], "conversion": report}
     train_info["converted_from"] = {"file": str(args.model), **converted.summary()}
-    save_checkpoint(out, model, args.zero_policy, calib.shape, metrics, train_info)
+    readout = args.readout.replace("-", "_")
+    save_checkpoint(out, model, args.zero_policy, calib.shape, metrics, train_info, readout=readout)
     if args.json:
         print_json({"output": str(out), **report})
         return 0
@@ -145,9 +152,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
         "convert",
         help="convert a plain PyTorch ReLU MLP (state_dict) to a fire-once TTFS checkpoint",
         description="Convert an nn.Sequential of Linear/ReLU (its state_dict, read with weights_only=True) "
-        "to a fire-once TTFS network: data-based normalisation, biases folded into per-neuron thresholds, "
-        "thresholds calibrated on --calib-data; optional fine-tuning with the temporal loss "
-        "(docs/bring-your-own-model.md).",
+        "to a fire-once TTFS network: data-based normalisation, each hidden unit as --levels fire-once neurons "
+        "with graded thresholds (a thermometer code of its activation), biases folded into thresholds, the class "
+        "read from the output layer's potential (--readout membrane) or its first spike; calibrated on "
+        "--calib-data; optional fine-tuning with the temporal loss (docs/bring-your-own-model.md).",
     )
     p.add_argument("model", help="PyTorch state_dict file (.pt) of the ReLU MLP")
     p.add_argument("--arch", required=True, help="the MLP's layer sizes, e.g. 784-400-10")
@@ -159,6 +167,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--threshold", type=float_in(1e-6, 1e12, "a threshold"), default=100.0, help="firing threshold")
     p.add_argument(
         "--percentile", type=float_in(50.0, 100.0, "a percentile"), default=99.9, help="activation normalisation"
+    )
+    p.add_argument(
+        "--levels", type=int_in(1, 64, "a number of levels"), default=4, help="fire-once neurons per hidden unit"
+    )
+    p.add_argument(
+        "--readout",
+        choices=["membrane", "first-spike"],
+        default="membrane",
+        help="class from the output layer's final potential (non-spiking integrator) or its first spike",
     )
     p.add_argument("--finetune-epochs", type=NON_NEGATIVE, default=0, help="temporal-loss epochs after conversion")
     p.add_argument("--loss", choices=["aggressive", "s4nn"], default="s4nn", help="fine-tuning loss")

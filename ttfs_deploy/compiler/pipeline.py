@@ -76,8 +76,9 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
         return rate_network_ir(load_rate_checkpoint(path))
     ckpt = load_checkpoint(path)
     weights = [w.detach().double().numpy() for w in ckpt.model.weights]
-    ir = from_checkpoint_weights(weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape)
-    return ir
+    return from_checkpoint_weights(
+        weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape, readout=ckpt.readout
+    )
 
 
 def compile_network(
@@ -156,7 +157,7 @@ def deploy(
         return Deployed(ir, profile, f"{path.name} was compiled under profile {own}; figures priced under {profile}")
     profile = profile or DEFAULT_PROFILE
     cal = None
-    if calibration is not None:
+    if calibration is not None and ir.neuron != "lif":  # a LIF network compiles without calibration data
         from ttfs_deploy import data as data_mod
 
         cal = data_mod.load(calibration).head(calibration_samples)

@@ -29,7 +29,7 @@ import numpy as np
 from ttfs_deploy.compiler.hardware import HardwareProfile
 from ttfs_deploy.errors import TtfsError
 from ttfs_deploy.ir import FireOnceLayer, NetworkIR
-from ttfs_deploy.semantics import classify, simulate
+from ttfs_deploy.semantics import classify, integrator_membrane, simulate
 
 __all__ = ["QuantizationError", "QuantReport", "quantize_layer", "quantize"]
 
@@ -96,7 +96,7 @@ def quantize_layer(
         )
     if threshold < 0:
         raise QuantizationError(f"layer {layer.name}: negative threshold {layer.threshold:g} is not supported")
-    return FireOnceLayer(layer.name, q.astype(np.int32), threshold), e, scale
+    return FireOnceLayer(layer.name, q.astype(np.int32), threshold, layer.integrator), e, scale
 
 
 def _with_layers(
@@ -135,7 +135,8 @@ def quantize(
     float_layers = ir.fire_once_layers()
 
     def decisions(candidate: NetworkIR, data: tuple[np.ndarray, np.ndarray]):
-        result = classify(simulate(candidate, data[0]), data[1], candidate.T, "golden")
+        times = simulate(candidate, data[0])
+        result = classify(times, data[1], candidate.T, "golden", integrator_membrane(candidate, times))
         return np.array([sample.prediction for sample in result.samples]), result.accuracy
 
     def accuracy(candidate: NetworkIR, data: tuple[np.ndarray, np.ndarray]) -> float:

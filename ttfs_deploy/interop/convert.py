@@ -6,27 +6,40 @@ Input: a ``state_dict`` of an ``nn.Sequential`` of ``Linear`` and ``ReLU`` modul
 zip members declared sane). ReLU has no parameters, so a ReLU after every ``Linear`` but the last is
 assumed; any other parameter (BatchNorm, a conv kernel, a 3-D weight) is refused naming the module.
 
-Method (data-based normalisation, Diehl et al. 2015 / Rueckauer et al. 2017, on the fire-once
-neuron; the binary-unit route of :mod:`ttfs_deploy.train.ann_init` shares the simulation pieces):
+Why not one spiking neuron per ReLU unit: a fire-once neuron's potential is a step function of its
+inputs' spike times (a pixel adds its full weight once it has spiked), so on near-binary digits a
+hidden neuron either fires early or not at all, and its spike carries one bit of its ReLU's value;
+the first output to cross its threshold then decides on partial sums. Measured on the example MLP
+(docs/bring-your-own-model.md), one neuron per unit with a first-spike read-out reaches 85 % against
+the ANN's 96 %, while the arg-max of the output potentials once every hidden spike has arrived
+reaches 95 %. The conversion therefore carries each unit's value in *how many* neurons fire and reads
+the class from the output potential:
 
-1. Run the ANN on the calibration images (pixels in [0, 1]); ``lam_l`` is the ``percentile`` (99.9)
-   of layer ``l``'s positive activations (``lam_0 = 1``). Normalised layer: ``W_l lam_{l-1} / lam_l``,
-   ``b_l / lam_l``, so activations are mostly in [0, 1], the range a spike time in 0..T can code.
-2. Each fire-once neuron ``j`` of layer ``l`` fires when its normalised input plus its bias exceeds
-   ``alpha_l``: ``V_j > alpha_l - b_j``. The bias is folded into a per-neuron threshold, and the
-   per-neuron threshold into the neuron's incoming weights: row ``j`` is multiplied by
-   ``threshold / (alpha_l - b_j)`` and every neuron keeps the layer's threshold (100, as S4NN).
-   This is exact (``V + b > a`` iff ``V c > threshold`` for ``c = threshold / (a - b) > 0``), needs
-   no extra neuron or input channel, and the result is an ordinary fire-once network, so golden and
-   Lava run it like any other. A neuron with ``b_j >= alpha_l`` would fire without input; its
-   effective threshold is clamped to ``alpha_l / 20`` and the count is reported (``clamped``).
-3. ``alpha`` (one for the hidden layers, one for the output layer) is chosen from a small grid by the
-   converted network's accuracy on the calibration images (validation data is never used).
+1. **Normalise** (Diehl et al. 2015; Rueckauer et al. 2017): on the calibration images (pixels in
+   [0, 1]) ``lam_l`` is the ``percentile`` (99.9) of layer ``l``'s positive activations (``lam_0 = 1``);
+   layer ``l`` becomes ``W_l lam_{l-1} / lam_l``, ``b_l / lam_l``, so activations are mostly in [0, 1].
+2. **Levels** (a thermometer code of each unit's activation): every hidden unit ``j`` becomes
+   ``levels`` = K fire-once neurons; neuron ``m`` fires when the unit's normalised input plus its bias
+   exceeds ``alpha_m = scale (m + 1/2) / K``, so the number that fire is ``round(K h_j / scale)`` (capped
+   at K). The bias is folded into each neuron's threshold and that into its incoming weights, exactly:
+   row ``j`` times ``threshold / (alpha_m - b_j)`` with every neuron at the layer threshold (100, as
+   S4NN): ``V + b > a`` iff ``V c > threshold`` for ``c = threshold / (a - b) > 0``. A neuron with
+   ``b_j >= alpha_m`` would fire without input; its effective threshold is clamped to ``alpha_m / 20``
+   and counted (``clamped``). The next layer's weight from each of the K copies is ``W / K``
+   (times ``scale``), so it receives ``W h`` up to the quantisation of ``h`` to K levels.
+3. **Read-out** (``readout="membrane"``, the default): the output layer is a non-spiking integrator
+   (:attr:`ttfs_deploy.ir.FireOnceLayer.integrator`); the class is the arg-max of its potential at the
+   window's end, ``W_out h + b_out``. Its bias comes through a *bias neuron* added to the last hidden
+   layer (weights ``1.01 threshold`` from every pixel, or from the previous layer's bias neuron), which
+   fires one step after the first input spike of any non-blank image; its output weight is ``b_out``.
+   ``readout="first_spike"`` keeps a fire-once output layer (bias folded with ``alpha_out``), the first
+   output spike decides, and ``alpha_out`` is picked with ``scale``.
+4. ``scale`` (and ``alpha_out``) are chosen from small grids by the converted network's accuracy on
+   the calibration images (golden's float semantics; validation data is never used).
 
-The fire-once neuron's potential is a step function of its inputs' spike times, where the ReLU unit
-weights each input by its value; the first output to cross decides, where the ANN takes the largest
-sum. The conversion is therefore approximate (docs/bring-your-own-model.md gives the measured gap);
-``ttfs-deploy convert --finetune-epochs N`` continues with the temporal loss (``train.loop``).
+The converted network is an ordinary fire-once network (wider: ``K H + 1`` hidden neurons), so
+golden, Lava, profiles, budgets and HIL tests run it like any other. ``ttfs-deploy convert
+--finetune-epochs N`` continues with the temporal loss (first-spike read-out only).
 """
 
 from __future__ import annotations
@@ -41,8 +54,9 @@ import torch
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.data import Dataset
 from ttfs_deploy.errors import TtfsError, short
-from ttfs_deploy.semantics.readout import classify
-from ttfs_deploy.train.ann_init import converted_spike_times
+from ttfs_deploy.ir import NetworkIR
+from ttfs_deploy.ir.network import from_checkpoint_weights
+from ttfs_deploy.semantics import classify, integrator_membrane, simulate
 from ttfs_deploy.train.checkpoint import read_payload
 from ttfs_deploy.train.epochs import pixels
 
@@ -53,14 +67,17 @@ __all__ = [
     "load_relu_mlp",
     "normalise",
     "fold_bias",
+    "expand",
+    "converted_result",
     "convert_relu_mlp",
-    "HIDDEN_ALPHAS",
+    "LEVEL_SCALES",
     "OUTPUT_ALPHAS",
 ]
 
-HIDDEN_ALPHAS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.7)
+LEVEL_SCALES = (0.5, 0.75, 1.0, 1.5, 2.0)  # alpha_m = scale (m + 1/2) / K
 OUTPUT_ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 1.0)
 CLAMP_FRACTION = 0.05
+BIAS_NEURON_WEIGHT = 1.01  # x threshold: one incoming spike makes the bias neuron fire
 _KEY = re.compile(r"^(?:(\d+)\.)?(weight|bias)$")
 
 
@@ -165,21 +182,43 @@ def fold_bias(weight: np.ndarray, bias: np.ndarray, alpha: float, threshold: flo
 
 @dataclass(frozen=True)
 class Converted:
-    """A converted network: fire-once weights (threshold ``threshold`` in every layer) and provenance."""
+    """A converted network: fire-once weights (every spiking layer at ``threshold``) and provenance."""
 
     weights: list[np.ndarray]
     threshold: float
-    alphas: tuple[float, float]
+    readout: str
+    levels: int
+    scale: float
+    alpha_out: float | None
     lam: list[float]
     clamped: int
     calibration_accuracy: float
     ann_calibration_accuracy: float
 
+    @property
+    def sizes(self) -> list[int]:
+        return [self.weights[0].shape[1]] + [w.shape[0] for w in self.weights]
+
+    @property
+    def thresholds(self) -> list[float]:
+        """Per layer; an integrator read-out has none (0)."""
+        last = 0.0 if self.readout == "membrane" else self.threshold
+        return [self.threshold] * (len(self.weights) - 1) + [last]
+
+    def network(self, T: int, zero_policy: str, image_shape) -> NetworkIR:
+        """The float network (IR) this conversion made."""
+        return from_checkpoint_weights(
+            self.weights, self.thresholds, T, zero_policy, image_shape, readout=self.readout.replace("-", "_")
+        )
+
     def summary(self) -> dict:
         return {
-            "method": "data-based normalisation (p99.9) + bias folded into per-neuron thresholds",
-            "alpha_hidden": self.alphas[0],
-            "alpha_output": self.alphas[1],
+            "method": f"data-based normalisation (p99.9), {self.levels} threshold levels per unit, "
+            f"biases folded into thresholds, {self.readout} read-out",
+            "readout": self.readout,
+            "levels": self.levels,
+            "level_scale": self.scale,
+            "alpha_output": self.alpha_out,
             "lam": self.lam,
             "clamped_neurons": self.clamped,
             "calibration_accuracy": self.calibration_accuracy,
@@ -187,22 +226,53 @@ class Converted:
         }
 
 
-def _build(norm: ReluMlp, alphas: tuple[float, float], threshold: float) -> tuple[list[np.ndarray], int]:
-    weights, clamped = [], 0
+def expand(
+    norm: ReluMlp, levels: int, scale: float, threshold: float, readout: str, alpha_out: float = 1.0
+) -> tuple[list[np.ndarray], int]:
+    """Steps 2-3 of the module doc: the converted network's float weights, layer by layer, and how many
+    neurons' thresholds were clamped. Hidden neurons are ordered level-major (level ``m`` of unit ``j``
+    is neuron ``m H + j``); with ``readout="membrane"`` the bias neuron is the last hidden neuron."""
+    alphas = scale * (np.arange(levels) + 0.5) / levels
+    membrane = readout == "membrane"
     last = len(norm.weights) - 1
+    weights, clamped = [], 0
     for k, (w, b) in enumerate(zip(norm.weights, norm.biases)):
-        folded, n = fold_bias(w, b, alphas[1] if k == last else alphas[0], threshold)
-        weights.append(folded)
-        clamped += n
+        # what each spike of the previous layer is worth: a pixel counts whole, a level counts scale / K
+        w_in = w if k == 0 else np.tile(w, (1, levels)) * (scale / levels)
+        if k == last:
+            if membrane:
+                weights.append(np.concatenate([w_in, b[:, None]], axis=1))  # the bias neuron carries b_out
+            else:
+                folded, n = fold_bias(w_in, b, alpha_out, threshold)
+                weights.append(folded)
+                clamped += n
+            break
+        rows = []
+        for alpha in alphas:
+            folded, n = fold_bias(w_in, b, alpha, threshold)
+            rows.append(folded)
+            clamped += n
+        layer = np.concatenate(rows, axis=0)
+        if k > 0 and membrane:
+            layer = np.concatenate([layer, np.zeros((len(layer), 1))], axis=1)  # the previous bias neuron
+        if membrane:
+            bias_row = np.zeros((1, layer.shape[1]))
+            if k == 0:
+                bias_row[:] = BIAS_NEURON_WEIGHT * threshold  # any pixel's spike
+            else:
+                bias_row[0, -1] = BIAS_NEURON_WEIGHT * threshold  # the previous bias neuron's spike
+            layer = np.concatenate([layer, bias_row], axis=0)
+        weights.append(layer)
     return weights, clamped
 
 
-def converted_accuracy(weights: list[np.ndarray], threshold: float, data: Dataset, T: int, zero_policy: str):
-    """The fire-once network's :class:`RunResult` on ``data`` (float arithmetic, training's kernels)."""
-    t_in = torch.from_numpy(encode_ttfs(data.images, T, zero_policy))
-    tensors = [torch.from_numpy(w).float() for w in weights]
-    times = converted_spike_times(tensors, [threshold] * len(tensors), t_in, T)
-    return classify([t.numpy() for t in times], data.labels, T, "float")
+def converted_result(
+    weights: list[np.ndarray], thresholds: list[float], readout: str, data: Dataset, T: int, zero_policy: str
+):
+    """The float network's :class:`RunResult` on ``data`` (golden's float semantics)."""
+    ir = from_checkpoint_weights(weights, thresholds, T, zero_policy, data.shape, readout=readout.replace("-", "_"))
+    times = simulate(ir, encode_ttfs(data.images, T, zero_policy))
+    return classify(times, data.labels, T, "float", integrator_membrane(ir, times))
 
 
 def convert_relu_mlp(
@@ -212,22 +282,33 @@ def convert_relu_mlp(
     zero_policy: str = "silent",
     threshold: float = 100.0,
     percentile: float = 99.9,
+    levels: int = 4,
+    readout: str = "membrane",
 ) -> Converted:
-    """Convert ``mlp`` (module doc): normalise on ``calibration``, fold biases, pick the alphas by its accuracy."""
+    """Convert ``mlp`` (module doc): normalise on ``calibration``, expand to ``levels`` per unit, pick the
+    grid point by the calibration accuracy."""
+    if readout not in ("membrane", "first-spike"):
+        raise ConversionError(f"readout must be membrane or first-spike, got {short(readout)}")
+    if readout == "membrane" and len(mlp.weights) < 2:
+        raise ConversionError("a membrane read-out needs a hidden layer to carry the output bias; use first-spike")
     norm, lam = normalise(mlp, calibration.images, percentile)
-    hidden_grid = HIDDEN_ALPHAS if len(mlp.weights) > 1 else (1.0,)
     best = None
-    for alpha_h in hidden_grid:
-        for alpha_o in OUTPUT_ALPHAS:
-            weights, clamped = _build(norm, (alpha_h, alpha_o), threshold)
-            accuracy = converted_accuracy(weights, threshold, calibration, T, zero_policy).accuracy
+    for scale in LEVEL_SCALES:
+        for alpha_out in (None,) if readout == "membrane" else OUTPUT_ALPHAS:
+            weights, clamped = expand(norm, levels, scale, threshold, readout, alpha_out or 1.0)
+            last = 0.0 if readout == "membrane" else threshold
+            thresholds = [threshold] * (len(weights) - 1) + [last]
+            accuracy = converted_result(weights, thresholds, readout, calibration, T, zero_policy).accuracy
             if best is None or accuracy > best[0]:  # ties keep the earlier grid point
-                best = (accuracy, (alpha_h, alpha_o), weights, clamped)
-    accuracy, alphas, weights, clamped = best
+                best = (accuracy, scale, alpha_out, weights, clamped)
+    accuracy, scale, alpha_out, weights, clamped = best
     return Converted(
         [w.astype(np.float32) for w in weights],
         threshold,
-        alphas,
+        readout,
+        levels,
+        scale,
+        alpha_out,
         lam,
         clamped,
         accuracy,

@@ -204,6 +204,11 @@ def _export_layer(layer, nodes: dict, meta_common: dict) -> None:
     ones = np.ones(n)
     weight = np.asarray(layer.weight, dtype=np.float64)
     if isinstance(layer, FireOnceLayer):
+        if layer.integrator:
+            raise InteropError(
+                f"layer {name!r}: an integrator read-out (a fire-once layer that never fires, read as a membrane) "
+                "has no NIR node that keeps its meaning; export is refused"
+            )
         nodes[f"{name}_w"] = nir.Linear(weight=weight)
         nodes[name] = nir.IF(
             r=ones, v_threshold=ones * layer.threshold, v_reset=0 * ones, metadata={"fire_once": True, **meta_common}

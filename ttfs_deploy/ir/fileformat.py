@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ttfs_deploy.errors import short
 from ttfs_deploy.fileio import atomic_write, read_npz
 from ttfs_deploy.ir.layers import FireOnceLayer, InputLayer, IRError, one_line
 from ttfs_deploy.ir.lif import LifLayer
@@ -40,6 +41,7 @@ def _to_metadata(ir: NetworkIR, layers: list) -> dict:
                     "name": layer.name,
                     "weight": f"weight_{weight_index}",
                     "threshold": layer.threshold,
+                    **({"integrator": True} if layer.integrator else {}),  # older files stay byte-identical
                 }
             )
             weight_index += 1
@@ -116,7 +118,9 @@ def _from_metadata(metadata: dict, arrays: dict[str, np.ndarray]) -> NetworkIR:
             )
             weight = arrays[key]
             _expect(weight.dtype.kind in "iuf", f"layer {name!r}: weight dtype {weight.dtype} is not numeric")
-            layers.append(FireOnceLayer(name, weight, threshold))
+            unknown = set(entry) - {"kind", "name", "weight", "threshold", "integrator"}
+            _expect(not unknown, f"layer {name!r}: unknown fire-once fields {sorted(map(short, unknown))!r}")
+            layers.append(FireOnceLayer(name, weight, threshold, entry.get("integrator", False)))
         elif kind == "lif":
             key = entry.get("weight")
             _expect(isinstance(key, str) and key in arrays, f"layer {name!r}: weight array {key!r} missing")

@@ -76,11 +76,16 @@ class FireOnceLayer:
         Stored as a read-only copy.
     threshold : float or int
         Firing threshold (a neuron fires when its potential is strictly greater), ``>= 0``.
+    integrator : bool, optional
+        A non-spiking read-out (last layer only): the neurons integrate as fire-once neurons do but
+        never fire, and the class is the arg-max of their potential at the window's end
+        (:func:`ttfs_deploy.semantics.fire_once.integrator_membrane`); ``threshold`` is unused (0).
     """
 
     name: str
     weight: np.ndarray
     threshold: float | int
+    integrator: bool = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
@@ -98,6 +103,8 @@ class FireOnceLayer:
         threshold = int(threshold) if isinstance(threshold, Integral) else float(threshold)
         if not math.isfinite(threshold) or threshold < 0:
             raise IRError(f"layer {self.name!r}: threshold must be finite and >= 0, got {threshold!r}")
+        if not isinstance(self.integrator, bool):
+            raise IRError(f"layer {self.name!r}: integrator must be true or false, got {short(self.integrator)}")
         object.__setattr__(self, "weight", weight)
         object.__setattr__(self, "threshold", threshold)
 

@@ -20,6 +20,9 @@ __all__ = ["ZERO_POLICIES", "NetworkIR", "from_checkpoint_weights"]
 ZERO_POLICIES = ("silent", "last")  # same as ttfs_deploy.coding (kept here so the IR stays dependency-free)
 
 
+READOUTS = ("first_spike", "membrane")
+
+
 @dataclass(frozen=True, eq=False)
 class NetworkIR:
     """A feed-forward TTFS network: layers, name edges and coding parameters.
@@ -111,6 +114,12 @@ class NetworkIR:
         return "lif" if self.rate is not None else "fire_once"
 
     @property
+    def readout(self) -> str:
+        """``"membrane"`` when the last layer is a non-spiking integrator (its final potential's arg-max is
+        the class), else ``"first_spike"`` (fire-once) or the LIF read-out (spike counts)."""
+        return "membrane" if getattr(self.chain()[-1], "integrator", False) else "first_spike"
+
+    @property
     def is_quantized(self) -> bool:
         """True when the network holds integer weights and thresholds (``quant`` is set)."""
         return self.quant is not None
@@ -167,6 +176,11 @@ class NetworkIR:
             raise IRError(f"layers not on the path from the input: {', '.join(unreached)}")
         if len(order) < 2:
             raise IRError("a network needs at least one FireOnceLayer")
+        readouts = [layer.name for layer in order[1:-1] if getattr(layer, "integrator", False)]
+        if readouts:
+            raise IRError(
+                f"layer {readouts[0]!r}: an integrator read-out (a layer without spikes) must be the last layer"
+            )
         if math.prod(self.image_shape) != order[0].size:
             raise IRError(f"image_shape {self.image_shape} does not match input size {order[0].size}")
         if self.quant is not None:
@@ -223,6 +237,7 @@ def from_checkpoint_weights(
     zero_policy: str,
     image_shape: Sequence[int],
     meta: dict | None = None,
+    readout: str = "first_spike",
 ) -> NetworkIR:
     """Build a float :class:`NetworkIR` from per-layer weight matrices.
 
@@ -234,6 +249,9 @@ def from_checkpoint_weights(
         One threshold for every layer, or one per layer.
     T, zero_policy, image_shape, meta
         As in :class:`NetworkIR`.
+    readout : str
+        ``"first_spike"`` (the first output neuron to fire decides) or ``"membrane"`` (the last layer is
+        a non-spiking integrator: :attr:`FireOnceLayer.integrator`).
 
     Returns
     -------
@@ -251,7 +269,18 @@ def from_checkpoint_weights(
     if weights[0].ndim != 2:
         raise IRError(f"weights must be 2-D, got shape {weights[0].shape}")
     layers = [InputLayer("input", int(weights[0].shape[1]))]
-    layers += [FireOnceLayer(f"fc{k + 1}", w, float(th)) for k, (w, th) in enumerate(zip(weights, thresholds))]
+    if readout not in READOUTS:
+        raise IRError(f"readout must be one of {', '.join(READOUTS)}, got {short(readout)}")
+    last = len(weights) - 1
+    layers += [
+        FireOnceLayer(
+            f"fc{k + 1}",
+            w,
+            0.0 if k == last and readout == "membrane" else float(th),
+            k == last and readout == "membrane",
+        )
+        for k, (w, th) in enumerate(zip(weights, thresholds))
+    ]
     edges = tuple((a.name, b.name) for a, b in zip(layers, layers[1:]))
     ir = NetworkIR(tuple(layers), edges, T, zero_policy, tuple(image_shape), meta=dict(meta or {}))
     ir.chain()

@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from ttfs_deploy import backends
 from ttfs_deploy.coding import encode_ttfs
-from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, deploy
+from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, deploy, load_network
 from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, NetworkIR
@@ -71,17 +71,40 @@ def simulate(
 
     ``timeout_s``: wall-clock limit of the whole run (all chunks); None: the backend's default per chunk.
     """
+    return simulate_readout(target, ir, t_in, early_stop, progress, timeout_s)[0]
+
+
+def simulate_readout(
+    target: str,
+    ir: NetworkIR,
+    t_in: np.ndarray,
+    early_stop: bool,
+    progress: bool = False,
+    timeout_s: float | None = None,
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """:func:`simulate`'s spike times and, for a network with an integrator read-out, its potentials
+    ``(n, T - 1, n_out)`` as the target computed them (None otherwise)."""
     backend = backends.backend(target)
+    membrane_readout = ir.readout == "membrane"
+    if membrane_readout and early_stop:
+        raise UsageError("early stop needs a first-spike read-out; this network's class is read from a membrane")
+
+    def run(chunk: np.ndarray, left: float | None):
+        if membrane_readout:
+            return backend.simulate_readout(ir, chunk, timeout_s=left)
+        return backend.simulate(ir, chunk, early_stop=early_stop, timeout_s=left), None
+
     if target == "golden":
-        return backend.simulate(ir, t_in, early_stop=early_stop)
+        return run(t_in, None)
     chunks = []
     deadline = None if timeout_s is None else time.monotonic() + timeout_s
     for start in tqdm(
         range(0, len(t_in), LAVA_CHUNK), desc=target, unit="chunk", disable=not progress or len(t_in) <= LAVA_CHUNK
     ):
         left = None if deadline is None else max(deadline - time.monotonic(), 0.001)
-        chunks.append(backend.simulate(ir, t_in[start : start + LAVA_CHUNK], early_stop=early_stop, timeout_s=left))
-    return [np.concatenate(layer) for layer in zip(*chunks)]
+        chunks.append(run(t_in[start : start + LAVA_CHUNK], left))
+    times = [np.concatenate(layer) for layer in zip(*(c[0] for c in chunks))]
+    return times, (np.concatenate([c[1] for c in chunks]) if membrane_readout else None)
 
 
 def run_target(
@@ -124,6 +147,12 @@ def run_target(
 
         ckpt = load_checkpoint(resolve_model(model_path))
         _check_inputs(dataset, ckpt.model.sizes)
+        if ckpt.readout == "membrane":  # the torch model has no integrator: the float network's own semantics
+            ir = load_network(model_path)
+            times, membrane = backends.backend("golden").simulate_readout(
+                ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy)
+            )
+            return Outcome(classify(times, dataset.labels, ir.T, "float", membrane), times, None, early_stop=False)
         t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
         times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
         return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
@@ -131,8 +160,11 @@ def run_target(
     _check_inputs(dataset, ir.sizes)
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
     stop = (target != "golden") if early_stop is None else early_stop
-    times = simulate(target, ir, t_in, stop, progress, timeout_s)
-    return Outcome(classify(times, dataset.labels, ir.T, target), times, ir, stop, note, profile)
+    if stop and ir.readout == "membrane":  # early stop ends a sample at its first output spike: there is none
+        stop = False
+        note = "; ".join(x for x in (note, "a membrane read-out runs every sample's whole window (no early stop)") if x)
+    times, membrane = simulate_readout(target, ir, t_in, stop, progress, timeout_s)
+    return Outcome(classify(times, dataset.labels, ir.T, target, membrane), times, ir, stop, note, profile)
 
 
 def _check_inputs(dataset: Dataset, sizes: list[int]) -> None:

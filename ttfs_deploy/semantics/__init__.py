@@ -11,12 +11,13 @@ May import: ``ttfs_deploy.ir``, ``ttfs_deploy.coding``, ``ttfs_deploy.errors``, 
 Never torch, never Lava.
 """
 
-from ttfs_deploy.semantics.fire_once import check_times, layer_times, simulate
+from ttfs_deploy.semantics.fire_once import check_times, integrator_membrane, layer_times, simulate
 from ttfs_deploy.semantics.readout import RunResult, SampleResult, classify, decision_steps, early_stop_view
 from ttfs_deploy.semantics.timing import hardware_times, sample_starts
 
 __all__ = [
     "check_times",
+    "integrator_membrane",
     "layer_times",
     "simulate",
     "RunResult",

@@ -46,7 +46,7 @@ from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.semantics import kernels
 from ttfs_deploy.semantics.readout import early_stop_view
 
-__all__ = ["check_times", "layer_times", "simulate"]
+__all__ = ["check_times", "layer_times", "simulate", "integrator_membrane"]
 
 
 def check_times(t_in: np.ndarray, n_in: int, T: int) -> np.ndarray:
@@ -126,6 +126,9 @@ def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = False) -> list[
     T = ir.T
     times = [check_times(t_in, layers[0].size, T)]
     for k, layer in enumerate(layers[1:]):
+        if layer.integrator:  # never fires: read out by integrator_membrane
+            times.append(np.full((len(times[0]), layer.size), T, dtype=np.int64))
+            continue
         if ir.is_quantized:
             t = layer_times(
                 times[-1], layer.weight, layer.threshold, T, ir.quant.weight_exponents[k], ir.quant.membrane_bits
@@ -133,4 +136,40 @@ def simulate(ir: NetworkIR, t_in: np.ndarray, early_stop: bool = False) -> list[
         else:
             t = layer_times(times[-1], layer.weight, layer.threshold, T)
         times.append(t)
+    if early_stop and ir.readout == "membrane":
+        raise IRError(
+            "early stop needs a first-spike read-out; this network's class is read from a membrane at the window's end"
+        )
     return early_stop_view(times, T) if early_stop else times
+
+
+def integrator_membrane(ir: NetworkIR, times: list[np.ndarray]) -> np.ndarray | None:
+    """The integrator read-out's potential ``V(s)`` after each step ``s = 0..T-2``, ``(n, T - 1, n_out)``
+    (int64 when quantized, float64 otherwise); None when the network has no integrator read-out.
+
+    The integrator is a fire-once neuron that never fires: ``V(s) = V(s-1) + a(s)`` with ``a(s)`` the
+    summed weights of the previous layer's spikes of time ``s`` (quantized: the sum shifted by the
+    layer's exponent, then the register saturates at ``membrane_bits``, as in :func:`layer_times`).
+    ``V(T-1)`` is not part of the read-out: on Lava it would fall on the next sample's reset step, as a
+    fire-once crossing at ``T - 1`` counts as no spike. The class is the arg-max of ``V(T-2)``
+    (:func:`ttfs_deploy.semantics.readout.classify`).
+    """
+    layers = ir.chain()
+    if not layers[-1].integrator:
+        return None
+    T, previous, weight = ir.T, np.asarray(times[-2], dtype=np.int64), layers[-1].weight
+    n = len(previous)
+    quantized = ir.is_quantized
+    steps = np.zeros((n, T - 1, weight.shape[0]), dtype=np.int64 if quantized else np.float64)
+    sample, neuron = np.nonzero(previous < T - 1)
+    np.add.at(steps, (sample, previous[sample, neuron]), np.asarray(weight, steps.dtype).T[neuron])
+    if not quantized:
+        return np.cumsum(steps, axis=1)
+    e = ir.quant.weight_exponents[-1]
+    steps = steps << e if e >= 0 else steps >> -e  # numpy's >> on int64 floors, as Lava's Dense does
+    low, high = -(1 << (ir.quant.membrane_bits - 1)), (1 << (ir.quant.membrane_bits - 1)) - 1
+    v = np.zeros((n, weight.shape[0]), np.int64)
+    for s in range(T - 1):  # saturation depends on the order of steps, so it is applied per step
+        v = np.clip(v + steps[:, s], low, high)
+        steps[:, s] = v
+    return steps

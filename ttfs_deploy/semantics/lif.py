@@ -33,7 +33,7 @@ from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.ir.lif import INTEGRATOR_FIELDS, LIF_FIELD_LIMITS, RateCoding
 from ttfs_deploy.semantics.kernels import _in_parallel
 
-__all__ = ["check_raster", "lif_layer", "simulate_rate", "simulate_lif", "bias_input_raster", "hardware_step"]
+__all__ = ["check_raster", "simulate_rate", "simulate_lif", "bias_input_raster", "hardware_step"]
 
 _M = 1 << 23  # 2^(24 - 1): Lava's 24-bit u and v
 
@@ -173,34 +173,26 @@ def check_raster(spikes: np.ndarray, n_in: int, T: int) -> np.ndarray:
     return np.ascontiguousarray(s, dtype=np.uint8)
 
 
-def lif_layer(spikes: np.ndarray, layer, exponent: int | None = None, membrane: np.ndarray | None = None) -> np.ndarray:
-    """One LIF layer's output raster ``(n, T, n_out)`` uint8 for input raster ``(n, T, n_in)``.
-
-    ``exponent`` None: float arithmetic; else the layer's weight exponent (integer arithmetic), and
-    ``membrane`` (int64 ``(n, T, n_out)``, quantised only) receives ``v`` after each step's update,
-    before a spike's reset. An integrator layer runs with Lava's :data:`INTEGRATOR_FIELDS`.
-    """
-    spikes = np.ascontiguousarray(spikes, dtype=np.uint8)
-    n, T, _ = spikes.shape
-    out = np.zeros((n, T, layer.size), dtype=np.uint8)
-    vout = np.zeros((0, 0, 0), np.int64) if membrane is None else membrane
+def _layer_runner(layer, exponent: int | None):
+    """``run(spikes, out, vout, lo, hi)``: one LIF layer's kernel over samples ``lo..hi`` (module doc)."""
     if exponent is None:
         wT = np.ascontiguousarray(np.asarray(layer.weight, np.float64).T)
         args = (wT, float(layer.du), float(layer.dv), float(layer.vth), float(layer.bias_mant), int(layer.refractory))
+        return lambda spikes, out, vout, lo, hi: _lif_float(spikes, *args, out, lo, hi)
+    qT = _narrowest(np.asarray(layer.weight).T)
+    bias = int(layer.bias_mant) << int(layer.bias_exp)
+    fields = INTEGRATOR_FIELDS if layer.integrator else {k: int(getattr(layer, k)) for k in ("du", "dv", "vth")}
+    args = (qT, int(exponent), fields["du"], fields["dv"], fields["vth"], bias, int(layer.refractory))
+    return lambda spikes, out, vout, lo, hi: _lif_fixed(spikes, *args, out, vout, lo, hi)
 
-        def task(part: slice) -> None:
-            _lif_float(spikes, *args, out, part.start, part.stop)
-    else:
-        qT = _narrowest(np.asarray(layer.weight).T)
-        bias = int(layer.bias_mant) << int(layer.bias_exp)
-        fields = INTEGRATOR_FIELDS if layer.integrator else {k: int(getattr(layer, k)) for k in ("du", "dv", "vth")}
-        args = (qT, int(exponent), fields["du"], fields["dv"], fields["vth"], bias, int(layer.refractory))
 
-        def task(part: slice) -> None:
-            _lif_fixed(spikes, *args, out, vout, part.start, part.stop)
+_NO_MEMBRANE = np.zeros((0, 0, 0), np.int64)
 
-    _in_parallel(task, n, int(spikes.sum()) * layer.size + n * T * layer.size)
-    return out
+
+def _work(spikes: np.ndarray, n_out: int) -> int:
+    """Row additions plus neuron updates: what decides whether splitting over threads pays."""
+    n, T, _ = spikes.shape
+    return int(np.count_nonzero(spikes)) * n_out + n * T * n_out
 
 
 def simulate_lif(ir: NetworkIR, spikes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
@@ -208,7 +200,8 @@ def simulate_lif(ir: NetworkIR, spikes: np.ndarray) -> tuple[list[np.ndarray], n
     integrator read-out's membrane ``v`` per local step (int64 ``(n, T, n_out)``; None without one).
 
     ``spikes`` is the input raster (:func:`ttfs_deploy.coding.encode_rate` or :func:`bias_input_raster`).
-    An integrator read-out never spikes: its raster is all zeros.
+    An integrator read-out never spikes: its raster is all zeros. Samples are independent, so each
+    thread runs a contiguous part of them through every layer (one split for the whole network).
     """
     layers = ir.chain()
     if ir.neuron != "lif":
@@ -217,13 +210,20 @@ def simulate_lif(ir: NetworkIR, spikes: np.ndarray) -> tuple[list[np.ndarray], n
         raise IRError(f"the golden simulator models a one-step delay per layer, got delay={ir.delay}")
     if any(layer.integrator for layer in layers[1:-1]):
         raise IRError("an integrator read-out (a layer without spikes) must be the last layer")
-    rasters, membrane = [check_raster(spikes, layers[0].size, ir.T)], None
+    rasters = [check_raster(spikes, layers[0].size, ir.T)]
+    n = len(rasters[0])
+    runs, membranes = [], []
     for k, layer in enumerate(layers[1:]):
-        exponent = ir.quant.weight_exponents[k] if ir.is_quantized else None
-        if layer.integrator:
-            membrane = np.zeros((len(rasters[0]), ir.T, layer.size), np.int64)
-        rasters.append(lif_layer(rasters[-1], layer, exponent, membrane if layer.integrator else None))
-    return rasters, membrane
+        runs.append(_layer_runner(layer, ir.quant.weight_exponents[k] if ir.is_quantized else None))
+        rasters.append(np.zeros((n, ir.T, layer.size), np.uint8))
+        membranes.append(np.zeros((n, ir.T, layer.size), np.int64) if layer.integrator else _NO_MEMBRANE)
+
+    def task(part: slice) -> None:
+        for k, run in enumerate(runs):
+            run(rasters[k], rasters[k + 1], membranes[k], part.start, part.stop)
+
+    _in_parallel(task, n, _work(rasters[0], sum(layer.size for layer in layers[1:])))
+    return rasters, (membranes[-1] if layers[-1].integrator else None)
 
 
 def simulate_rate(ir: NetworkIR, spikes: np.ndarray) -> list[np.ndarray]:

@@ -135,8 +135,8 @@ def _classify_membrane(
         "coding": "rate",
         "input_seed": seed,
         "readout": "membrane",
-        "decision_rule": "oracle: earliest step after which the running arg-max of the read-out's membrane never "
-        "changes; the prediction is the arg-max at the last step (lowest index on ties)",
+        "decision_rule": "oracle: earliest step from which the running arg-max of the read-out's membrane is "
+        "unique and never changes; the prediction is the arg-max at the last step (lowest index on ties)",
         "causal": None,
     }
     return RateRunResult(target, T, samples, int(tied.sum()), int((tied & (prediction == labels)).sum()), extra)

@@ -117,14 +117,31 @@ def early_stop_view(times: list[np.ndarray], T: int) -> list[np.ndarray]:
     return [np.where(np.asarray(t) > decision, T, t).astype(np.int64) for t in times]
 
 
-def classify(times: list[np.ndarray], labels: np.ndarray, T: int, target: str) -> RunResult:
-    """Turn per-layer spike times (input first; each (n, neurons), ``T`` = no spike) into a RunResult."""
-    out = np.asarray(times[-1])
-    first = decision_steps(out, T)
-    decided = first < T
-    at_first = out == first[:, None]
-    prediction = np.where(decided, at_first.argmax(axis=1), -1)
-    tied = decided & (at_first.sum(axis=1) > 1)
+def classify(
+    times: list[np.ndarray], labels: np.ndarray, T: int, target: str, membrane: np.ndarray | None = None
+) -> RunResult:
+    """Turn per-layer spike times (input first; each (n, neurons), ``T`` = no spike) into a RunResult.
+
+    ``membrane`` (``(n, T - 1, n_out)``, :func:`ttfs_deploy.semantics.fire_once.integrator_membrane`)
+    is given for a network with an integrator read-out: the prediction is the arg-max of the last
+    step's potential (lowest index on ties) and the decision step is the model time at which the
+    running arg-max settles on it (an oracle bound, :func:`membrane_decision_steps`; the potential after
+    step ``s`` is known at time ``s + 1``). Otherwise the first output spike decides.
+    """
+    if membrane is not None:
+        membrane = np.asarray(membrane)
+        prediction, settled = membrane_decision_steps(membrane)
+        first = settled + 1  # the potential after step s is known at model time s + 1
+        decided = first < T
+        final = membrane[:, -1]
+        tied = (final == final.max(axis=1, keepdims=True)).sum(axis=1) > 1
+    else:
+        out = np.asarray(times[-1])
+        first = decision_steps(out, T)
+        decided = first < T
+        at_first = out == first[:, None]
+        prediction = np.where(decided, at_first.argmax(axis=1), -1)
+        tied = decided & (at_first.sum(axis=1) > 1)
     spikes_total = sum((np.asarray(t) < T).sum(axis=1) for t in times)
     limit = np.where(decided, first, T - 1)[:, None]
     spikes_until = sum((np.asarray(t) <= limit).sum(axis=1) for t in times)
@@ -166,11 +183,14 @@ def rate_decision_steps(output: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def membrane_decision_steps(membrane: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The integrator read-out's prediction and decision step (an oracle bound, as :func:`rate_decision_steps`).
 
-    ``membrane`` is the read-out's ``v`` per local step ``(n, T, n_out)``. The prediction is the arg-max
-    of the last step's ``v`` (lowest index on ties; never ``-1``); the decision step is the earliest
-    local step from which the running arg-max of ``v`` stays that prediction.
+    ``membrane`` is the read-out's potential per step ``(n, steps, n_out)``. The prediction is the
+    arg-max of the last step's potential (lowest index on ties; never ``-1``); the decision step is the
+    earliest step from which the running arg-max is unique and that prediction (a step where the
+    largest potential is shared, e.g. all still 0, decides nothing); ``steps`` when the last step is tied.
     """
-    return _settled(np.asarray(membrane).argmax(axis=2))
+    m = np.asarray(membrane)
+    unique = (m == m.max(axis=2, keepdims=True)).sum(axis=2) == 1
+    return m[:, -1].argmax(axis=1), _settled(np.where(unique, m.argmax(axis=2), -1))[1]
 
 
 def _settled(running: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

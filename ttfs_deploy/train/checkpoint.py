@@ -23,6 +23,7 @@ import torch
 from ttfs_deploy.coding import ZERO_POLICIES
 from ttfs_deploy.errors import TtfsError, short
 from ttfs_deploy.fileio import atomic_write, regular_file
+from ttfs_deploy.ir.network import READOUTS
 from ttfs_deploy.limits import MAX_CHECKPOINT_BYTES, MAX_LAYER_SIZE, MAX_LAYERS, MAX_T, MAX_THRESHOLD, MAX_WEIGHTS
 from ttfs_deploy.train.fire_once import NORMS
 from ttfs_deploy.train.model import TTFSClassifier
@@ -56,6 +57,7 @@ class Checkpoint:
     image_shape: tuple[int, int]
     metrics: dict
     train: dict
+    readout: str = "first_spike"  # "membrane": the last layer is a non-spiking integrator (NetworkIR.readout)
 
 
 def save_checkpoint(
@@ -65,8 +67,12 @@ def save_checkpoint(
     image_shape: tuple[int, int],
     metrics: dict,
     train: dict,
+    readout: str = "first_spike",
 ) -> None:
-    """Write ``model`` atomically (temporary file + rename: nothing half-written on failure)."""
+    """Write ``model`` atomically (temporary file + rename: nothing half-written on failure).
+
+    ``readout="membrane"`` marks the last layer as a non-spiking integrator (``ttfs-deploy convert``);
+    first-spike checkpoints do not store the field, so their files are unchanged."""
     payload = {
         "format": FORMAT,
         "version": VERSION,
@@ -77,6 +83,7 @@ def save_checkpoint(
         "state_dict": {f"weights.{i}": w.detach().to(torch.float32).clone() for i, w in enumerate(model.weights)},
         "metrics": metrics,
         "train": train,
+        **({"readout": readout} if readout != "first_spike" else {}),
     }
     atomic_write(path, lambda stream: torch.save(payload, stream))
 
@@ -192,6 +199,8 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
     _require(shape[0] * shape[1] == arch[0], path, f"image_shape {short(shape)} does not give the {arch[0]} inputs")
     metrics, train = payload.get("metrics", {}), payload.get("train", {})
     _require(isinstance(metrics, dict) and isinstance(train, dict), path, "metrics and train must be mappings")
+    readout = payload.get("readout", "first_spike")
+    _require(readout in READOUTS, path, f"bad readout {short(readout)}; one of {', '.join(READOUTS)}")
     weights = checked_weights(payload.get("state_dict"), arch, path)
     model = TTFSClassifier(arch, thresholds=[float(t) for t in thresholds], T=coding["T"], norm=norm)
     with torch.no_grad():
@@ -204,4 +213,5 @@ def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
         image_shape=(shape[0], shape[1]),
         metrics=metrics,
         train=train,
+        readout=readout,
     )
