@@ -93,3 +93,27 @@ def test_float_lif_equals_golden_when_sums_are_exact():
     spikes = rng.random((3, 9, 5)) < 0.5
     for k, (a, b) in enumerate(zip(lava_lif.simulate(net, spikes, timeout_s=120), simulate_rate(net, spikes))):
         np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
+
+
+@pytest.mark.slow
+@pytest.mark.requires_lava
+def test_shipped_fashion_autoencoder_equals_golden_on_lava():
+    """models/ae-fashion-rate.pt (784-1024-784, T = 60), compiled: every spike of 5 Fashion-MNIST test
+    images on Lava equals golden's; the model card's golden MSE on the first 500 images comes back."""
+    from ttfs_deploy.coding import encode_rate
+    from ttfs_deploy.compiler.pipeline import deploy
+    from ttfs_deploy.data import DataError, load
+    from ttfs_deploy.pipelines.run import run_target
+
+    try:
+        test = load("fashion-mnist:test").head(500)
+    except DataError as exc:
+        if "not installed" in str(exc):
+            pytest.skip("Debian package dataset-fashion-mnist is not installed")
+        raise
+    ir = deploy("ae-fashion-rate", "loihi-sim", "loihi2", calibration=None).ir
+    assert ir.sizes == [784, 1024, 784] and ir.T == 60
+    spikes = encode_rate(test.images[:5], ir.T, ir.rate.scheme, 0, ir.rate.max_rate)
+    for k, (a, b) in enumerate(zip(simulate_rate(ir, spikes), lava_lif.simulate(ir, spikes, timeout_s=600))):
+        np.testing.assert_array_equal(a, b, err_msg=f"layer {k}")
+    assert run_target("ae-fashion-rate", "golden", test).result.mse == pytest.approx(0.2050, abs=5e-5)

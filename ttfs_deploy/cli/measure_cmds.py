@@ -203,7 +203,8 @@ def cmd_claims(args: argparse.Namespace) -> int:
     from ttfs_deploy.pipelines import claims as claims_mod
     from ttfs_deploy.pipelines.claims_rate import SPIKES_PLOT, plot_spikes_per_step
 
-    shipped = sorted(SHIPPED_DIR.glob("mnist-*.pt")) + sorted(SHIPPED_DIR.glob("ae-*.pt"))
+    # the MNIST models share --data; ae-fashion-rate is measured on Fashion-MNIST (models/ae-fashion-rate.md)
+    shipped = sorted(SHIPPED_DIR.glob("mnist-*.pt")) + sorted(SHIPPED_DIR.glob("ae-mnist-*.pt"))
     models = [pathlib.Path(m) for m in args.models] if args.models else shipped
     for name in args.profiles.split(","):  # every input and the output folder checked before the work
         load_profile(name)
