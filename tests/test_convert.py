@@ -149,6 +149,12 @@ def test_convert_command_on_digits(tmp_path):
     golden = cli("run", out, "--target", "golden", "--data", "digits:test", "--calibration", "digits:train", "--json")
     assert golden.returncode == 0, golden.stderr
     assert abs(json.loads(golden.stdout)["accuracy"] - report["converted"]["accuracy"]) <= 0.03
+    assert json.loads(golden.stdout)["readout"] == "membrane"
+    # the energy comparison is with the ANN the network came from, not a same-shape 64-129-10 one
+    prof = cli("profile", out, "--target", "golden", "--data", "digits:test", "--calibration", "digits:train", "--json")
+    assert prof.returncode == 0, prof.stderr
+    ann = json.loads(prof.stdout)["profile"]["ann"]
+    assert ann["arch"] == "64-32-10" and ann["macs"] == 64 * 32 + 32 * 10
     refused = cli("convert", src, "--arch", "64-32-10", "--finetune-epochs", "1", "-o", tmp_path / "y.pt")
     assert refused.returncode == 2 and "--readout first-spike" in refused.stderr
     tuned = tmp_path / "tuned.pt"

@@ -115,6 +115,9 @@ def test_snntorch_file_imports_and_runs():
     proc = cli("run", FIXTURE, "--target", "golden", "--data", "digits:test", "--limit", "100", "--json")
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["accuracy"] > 0.6
+    proc = cli("run", FIXTURE, "--target", "float", "--data", "digits:test", "--limit", "100", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["target"] == "float" and json.loads(proc.stdout)["accuracy"] > 0.6
 
 
 def test_lif_network_deploys_without_using_calibration_data():
@@ -194,6 +197,11 @@ def test_export_command_and_refusals(tmp_path):
     back = read_nir(out)
     assert back.sizes == [784, 400, 10] and back.neuron == "fire_once" and back.T == 256
     assert nir.read(out).nodes["fc1"].metadata["fire_once"]
+    # target float runs a NIR graph by golden's float arithmetic: the same decisions as the torch model's
+    runs = [cli("run", m, "--target", "float", "--limit", "40", "--json") for m in (out, "mnist-s4nn")]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    from_nir, from_pt = (json.loads(r.stdout)["samples"] for r in runs)
+    assert from_nir == from_pt
     ttfs = tmp_path / "q.ttfs"
     net = chain_net([np.ones((2, 3))], [1.0], 8)
     from ttfs_deploy.ir import save_ir

@@ -7,6 +7,8 @@ import pathlib
 
 from ttfs_deploy.cli.common import ON_THE_FLY, POSITIVE, check_output, json_text, limit, run_args, run_model
 
+_TIED = {"membrane": "the largest final potential"}
+
 
 def _print_run(result: dict, model: str, dataset_name: str, target: str, profile: str | None = None) -> None:
     ties = result["ties"]
@@ -15,7 +17,8 @@ def _print_run(result: dict, model: str, dataset_name: str, target: str, profile
         + (f", profile {profile}" if profile else "")
         + f", n = {result['n']}):\n"
         f"  accuracy                    {result['accuracy']:.2%} "
-        f"({ties} {'tie' if ties == 1 else 'ties'} for first spike; counted wrong: {result['accuracy_strict']:.2%})\n"
+        f"({ties} {'tie' if ties == 1 else 'ties'} for {_TIED.get(result.get('readout'), 'first spike')}; "
+        f"counted wrong: {result['accuracy_strict']:.2%})\n"
         f"  mean decision step          {result['mean_decision_step']:.1f} of T = {result['T']}\n"
         f"  mean spikes until decision  {result['mean_spikes_until_decision']:.1f}\n"
         f"  mean spikes per inference   {result['mean_spikes_total']:.1f}"

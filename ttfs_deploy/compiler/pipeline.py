@@ -16,6 +16,7 @@ from ttfs_deploy.compiler.quantize import QuantReport, quantize
 from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, NetworkIR, from_checkpoint_weights, load_ir
+from ttfs_deploy.limits import MAX_LAYER_SIZE
 from ttfs_deploy.targets import COMPILE_TARGETS
 
 __all__ = [
@@ -48,6 +49,10 @@ class CompileResult:
     quant: QuantReport
 
 
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_LAYER_SIZE
+
+
 def load_network(path: str | pathlib.Path) -> NetworkIR:
     """Read a checkpoint (``.pt``) as a float IR, or a compiled artifact (``.ttfs``) as it is.
 
@@ -76,8 +81,13 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
         return rate_network_ir(load_rate_checkpoint(path))
     ckpt = load_checkpoint(path)
     weights = [w.detach().double().numpy() for w in ckpt.model.weights]
+    source = ckpt.train.get("converted_from", {})
+    ann = source.get("ann_arch") if isinstance(source, dict) else None
+    ends = [weights[0].shape[1], weights[-1].shape[0]]
+    valid = isinstance(ann, list) and len(ann) >= 2 and all(_is_count(v) for v in ann) and [ann[0], ann[-1]] == ends
+    meta = {"ann_sizes": [int(v) for v in ann]} if valid else {}
     return from_checkpoint_weights(
-        weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape, readout=ckpt.readout
+        weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape, meta, readout=ckpt.readout
     )
 
 

@@ -194,6 +194,7 @@ class Converted:
     clamped: int
     calibration_accuracy: float
     ann_calibration_accuracy: float
+    ann_sizes: tuple[int, ...] = ()  # the source ANN's layer sizes
 
     @property
     def sizes(self) -> list[int]:
@@ -215,6 +216,7 @@ class Converted:
         return {
             "method": f"data-based normalisation (p99.9), {self.levels} threshold levels per unit, "
             f"biases folded into thresholds, {self.readout} read-out",
+            "ann_arch": list(self.ann_sizes),
             "readout": self.readout,
             "levels": self.levels,
             "level_scale": self.scale,
@@ -313,4 +315,5 @@ def convert_relu_mlp(
         clamped,
         accuracy,
         mlp.accuracy(calibration),
+        tuple(mlp.sizes),
     )

@@ -174,10 +174,14 @@ def _weight_reads(n_weights: int, bytes_per_weight: int) -> tuple[int, float, st
     return reads, SRAM_READ_PJ[-1][1], "1 MB SRAM figure (the weights exceed 1 MB: a lower bound)"
 
 
-def ann_reference(sizes: list[int]) -> dict:
-    """MACs and energy of a dense ANN of the same shape (one inference): MAC-only and with weight reads."""
+def ann_reference(sizes: list[int], what: str = "the same-shape dense ANN") -> dict:
+    """MACs and energy of the dense ANN of layer ``sizes`` (one inference): MAC-only and with weight reads.
+
+    ``what`` names it in the reading (a converted network is compared with the ANN it came from)."""
     macs = sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     ann = {
+        "arch": "-".join(map(str, sizes)),
+        "what": what,
         "macs": macs,
         **{f"energy_{kind}_nj": macs * pj / 1000 for kind, (pj, _) in ANN_MAC_PJ.items()},
         "sources": {kind: src for kind, (_, src) in ANN_MAC_PJ.items()} | {"weight_reads": SRAM_SOURCE},
@@ -206,7 +210,7 @@ def reading(layers: list[dict], terms: dict, total_nj: float | None, ann: dict, 
     }
     step_pj = neurons * terms["neuron_update_inactive"]["per_op_pj"]
     text = [
-        f"TTFS {total_nj:,.0f} nJ per inference against the same-shape dense ANN: {ann['energy_fp32_nj']:,.0f} nJ "
+        f"TTFS {total_nj:,.0f} nJ per inference against {ann['what']} ({ann['arch']}): {ann['energy_fp32_nj']:,.0f} nJ "
         f"fp32 / {ann['energy_int8_nj']:,.0f} nJ int8 counting MACs only ({ratios['fp32_mac_only']:.2f}x / "
         f"{ratios['int8_mac_only']:.1f}x the ANN), {ann['energy_fp32_with_reads_nj']:,.0f} nJ fp32 / "
         f"{ann['energy_int8_with_reads_nj']:,.0f} nJ int8 with each weight read once from SRAM "
@@ -241,11 +245,13 @@ def build(
     target: str,
     profile: HardwareProfile,
     cores: int,
+    ann_sizes: list[int] | None = None,
 ) -> Costs:
-    """Count a trace and price it under ``profile``."""
+    """Count a trace and price it under ``profile``; ``ann_sizes``: the ANN to compare with, when the
+    network was converted from one of another shape (default: the same shape)."""
     layers, window = count(times, names, T, early_stop)
     terms, total, time_us = energy(layers, profile, cores)
-    ann = ann_reference(sizes)
+    ann = ann_reference(sizes) if ann_sizes is None else ann_reference(ann_sizes, "the ANN it was converted from")
     return Costs(
         target,
         profile.name,
@@ -275,4 +281,7 @@ def network_costs(
 
         return profile_rate_network(times, ir, target, profile)
     names = [layer.name for layer in ir.chain()]
-    return build(times, names, ir.sizes, ir.T, early_stop, target, profile, map_network(ir, profile).cores)
+    source = ir.meta.get("ann_sizes")  # set by load_network for a `ttfs-deploy convert` checkpoint
+    valid = isinstance(source, list) and len(source) >= 2 and all(isinstance(v, int) and v > 0 for v in source)
+    cores = map_network(ir, profile).cores
+    return build(times, names, ir.sizes, ir.T, early_stop, target, profile, cores, source if valid else None)

@@ -7,7 +7,6 @@ directly across targets and feed :func:`ttfs_deploy.semantics.readout.classify`.
 
 from __future__ import annotations
 
-import pathlib
 import time
 from dataclasses import dataclass
 
@@ -139,23 +138,27 @@ def run_target(
     if input_seed is not None:
         raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
     if target == "float":
-        if pathlib.Path(model_path).suffix == ".ttfs":
-            raise IRError(f"{model_path}: target float needs the checkpoint (.pt); a .ttfs artifact is quantized")
-        import torch
+        path = resolve_model(model_path)
+        if path.suffix in (".ttfs", ".net"):
+            raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
+        if path.suffix == ".pt":
+            import torch
 
-        from ttfs_deploy.train.checkpoint import load_checkpoint
+            from ttfs_deploy.train.checkpoint import load_checkpoint
 
-        ckpt = load_checkpoint(resolve_model(model_path))
-        _check_inputs(dataset, ckpt.model.sizes)
-        if ckpt.readout == "membrane":  # the torch model has no integrator: the float network's own semantics
-            ir = load_network(model_path)
-            times, membrane = backends.backend("golden").simulate_readout(
-                ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy)
-            )
-            return Outcome(classify(times, dataset.labels, ir.T, "float", membrane), times, None, early_stop=False)
-        t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
-        times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
-        return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
+            ckpt = load_checkpoint(path)
+            _check_inputs(dataset, ckpt.model.sizes)
+            if ckpt.readout == "first_spike":
+                t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
+                times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
+                return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
+        # a NIR graph, or an integrator read-out the torch model lacks: the float network's own semantics
+        ir = load_network(path)
+        _check_inputs(dataset, ir.sizes)
+        times, membrane = backends.backend("golden").simulate_readout(
+            ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy)
+        )
+        return Outcome(classify(times, dataset.labels, ir.T, "float", membrane), times, None, early_stop=False)
     ir, profile, note = prepare_network(model_path, profile, target, calibration, calibration_samples)
     _check_inputs(dataset, ir.sizes)
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)

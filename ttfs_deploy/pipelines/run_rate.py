@@ -114,9 +114,15 @@ def _float_rasters(model_path, dataset: Dataset, seed: int) -> tuple[list[np.nda
     from ttfs_deploy.reproducible import one_thread
     from ttfs_deploy.train.lif_checkpoint import load_rate_checkpoint
 
-    if pathlib.Path(model_path).suffix == ".ttfs":
-        raise IRError(f"{model_path}: target float needs the checkpoint (.pt); a .ttfs artifact is quantized")
-    ckpt = load_rate_checkpoint(resolve_model(model_path))
+    path = resolve_model(model_path)
+    if path.suffix in (".ttfs", ".net"):
+        raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
+    if path.suffix == ".nir":  # a float LIF network without a torch model: golden's float arithmetic
+        ir = load_network(path)
+        _check_inputs(dataset, ir.sizes, ir.rate.task)
+        coding = (ir.T, ir.rate.scheme, ir.rate.max_rate)
+        return simulate_lif(ir, _encode(coding, dataset.images, seed, 0))[0], ir.rate.task
+    ckpt = load_rate_checkpoint(path)
     _check_inputs(dataset, ckpt.model.sizes, ckpt.model.task)
     coding = (ckpt.model.T, ckpt.scheme, ckpt.max_rate)
     rasters = []

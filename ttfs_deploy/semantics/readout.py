@@ -36,8 +36,9 @@ class RunResult:
     target: str
     T: int
     samples: list[SampleResult]
-    ties: int  # samples whose first output step had more than one spiking neuron
+    ties: int  # samples whose first output step had more than one spiking neuron (membrane: shared final maximum)
     ties_correct: int  # of those, how many the lowest-index rule resolved to the label
+    readout: str = "first_spike"  # or "membrane": the arg-max of an integrator's final potential
 
     @property
     def n(self) -> int:
@@ -84,6 +85,7 @@ class RunResult:
             "mean_decision_step": self.mean_decision_step,
             "mean_spikes_until_decision": self.mean_spikes_until_decision,
             "mean_spikes_total": self.mean_spikes_total,
+            **({"readout": self.readout} if self.readout != "first_spike" else {}),
             "samples": [asdict(s) for s in self.samples],
         }
 
@@ -156,6 +158,7 @@ def classify(
         samples=samples,
         ties=int(tied.sum()),
         ties_correct=int((tied & (prediction == labels)).sum()),
+        readout="first_spike" if membrane is None else "membrane",
     )
 
 
