@@ -172,7 +172,9 @@ def _slow_lif_layer(spikes, q, e, du, dv, vth, bias, refractory):
 )
 def test_golden_lif_layer_equals_a_slow_python_reference(seed, bits, persistence):
     rng = np.random.default_rng(seed)
-    n_in, n_out, T = int(rng.integers(1, 30)), int(rng.integers(1, 6)), int(rng.integers(2, 10))
+    # up to 5 outputs: dot products; 33-40 (wider than _DENSE_MAX_OUT): listed spikes and delta sums
+    n_in, T = int(rng.integers(1, 30)), int(rng.integers(2, 10))
+    n_out = int(rng.integers(1, 6)) if rng.random() < 0.5 else int(rng.integers(33, 41))
     q = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), (n_out, n_in)).astype(np.int32)
     spikes = rng.random((3, T, n_in)) < rng.uniform(0.05, 0.95)
     for t in range(1, T):

@@ -38,71 +38,105 @@ __all__ = ["check_raster", "simulate_rate", "simulate_lif", "bias_input_raster",
 _M = 1 << 23  # 2^(24 - 1): Lava's 24-bit u and v
 
 
+_DENSE_MAX_OUT = 32  # layers this narrow sum their input as dot products (_dense_input)
+_BYTES = np.uint64(0x0101010101010101)  # times a word of 0/1 bytes: their count in the top byte
+_TOP = np.uint64(56)
+
+
 @njit(cache=True, nogil=True)
 def _add_rows(a, qT, rows, m, sign):  # pragma: no cover - compiled
-    for r in range(m):
-        i = rows[r]
-        if sign > 0:
-            for j in range(a.shape[0]):
-                a[j] += qT[i, j]
-        else:
-            for j in range(a.shape[0]):
-                a[j] -= qT[i, j]
+    """``a += sign * sum of rows qT[rows[:m]]``, four rows per pass over ``a`` (one load and store of
+    ``a`` per four rows: the loop is bound by them)."""
+    n = a.shape[0]
+    r = 0
+    while r + 4 <= m:
+        i0, i1, i2, i3 = rows[r], rows[r + 1], rows[r + 2], rows[r + 3]
+        for j in range(n):
+            four = (np.int32(qT[i0, j]) + np.int32(qT[i1, j])) + (np.int32(qT[i2, j]) + np.int32(qT[i3, j]))
+            a[j] += four if sign > 0 else -four
+        r += 4
+    for i in rows[r:m]:
+        for j in range(n):
+            a[j] += qT[i, j] if sign > 0 else -qT[i, j]
 
 
 @njit(cache=True, nogil=True)
-def _synaptic_input(spikes, k, t, qT, a, on, up, down):  # pragma: no cover - compiled
+def _list_set_bytes(word, base, rows, m):  # pragma: no cover - compiled
+    """Append ``base + b`` to ``rows`` for each byte ``b`` of ``word`` that is 1; returns the new length."""
+    for b in range(8):
+        rows[m] = base + b
+        m += np.int64((word >> np.uint64(8 * b)) & np.uint64(1))
+    return m
+
+
+@njit(cache=True, nogil=True)
+def _synaptic_input(words, k, t, qT, a, on, up, down):  # pragma: no cover - compiled
     """Dense's integer sum for step ``t`` of sample ``k`` into ``a``, updated from step ``t - 1``'s sum.
 
     Integer sums are exact in any order, so where fewer inputs changed between the two steps than spike
     now, ``a`` is corrected by the changed rows only (a pixel of a near-binary digit spikes at nearly
-    every step: ~3x fewer row additions at T = 15); otherwise it is summed afresh. The index lists
-    ``on``/``up``/``down`` (scratch, ``n_in`` each) are filled without branches: a spike raster's
-    bits are too irregular for the branch predictor.
+    every step: ~3x fewer row additions at T = 15); otherwise it is summed afresh. ``words`` is the 0/1
+    raster seen as 8 inputs per uint64 word, so counting takes one multiply per 8 inputs and listing
+    skips words with nothing in them; ``on``/``up``/``down`` are scratch index lists.
     """
-    now = spikes[k, t]
-    n_in = now.shape[0]
+    now = words[k, t]
     if t > 0:
-        before = spikes[k, t - 1]
-        n_on, n_changed = 0, 0
-        for i in range(n_in):  # two vectorised counts first: listing costs more than counting
-            n_on += now[i]
-            n_changed += now[i] != before[i]
+        before = words[k, t - 1]
+        n_on, n_changed = np.uint64(0), np.uint64(0)
+        for w in range(now.shape[0]):
+            n_on += (now[w] * _BYTES) >> _TOP
+            n_changed += ((now[w] ^ before[w]) * _BYTES) >> _TOP
         if n_changed < n_on:
             m_up, m_down = 0, 0
-            for i in range(n_in):
-                up[m_up] = i
-                down[m_down] = i
-                m_up += now[i] > before[i]
-                m_down += now[i] < before[i]
+            for w in range(now.shape[0]):
+                changed = now[w] ^ before[w]
+                if changed:
+                    m_up = _list_set_bytes(changed & now[w], 8 * w, up, m_up)
+                    m_down = _list_set_bytes(changed & before[w], 8 * w, down, m_down)
             _add_rows(a, qT, up, m_up, 1)
             _add_rows(a, qT, down, m_down, -1)
             return
     m_on = 0
-    for i in range(n_in):
-        on[m_on] = i
-        m_on += now[i]
+    for w in range(now.shape[0]):
+        if now[w]:
+            m_on = _list_set_bytes(now[w], 8 * w, on, m_on)
     a[:] = 0
     _add_rows(a, qT, on, m_on, 1)
 
 
 @njit(cache=True, nogil=True)
-def _lif_fixed(spikes, qT, e, du, dv, vth, bias, refractory, out, vout, lo, hi):  # pragma: no cover - compiled
+def _dense_input(spikes, k, t, q, a):  # pragma: no cover - compiled
+    """Dense's integer sum as a dot product per output (``q`` is ``(n_out, n_in)``): for a narrow layer
+    (a 10-neuron read-out) this beats listing the spiking inputs, whose per-row overhead dominates."""
+    now = spikes[k, t]
+    for j in range(q.shape[0]):
+        acc = np.int32(0)
+        for i in range(q.shape[1]):
+            acc += np.int32(q[j, i]) * np.int32(now[i])
+        a[j] = acc
+
+
+@njit(cache=True, nogil=True)
+def _lif_fixed(spikes, words, q, qT, e, du, dv, vth, bias, refractory, out, vout, lo, hi):  # pragma: no cover
     n_out = qT.shape[1]
-    T = spikes.shape[1]
+    T = words.shape[1]
     a = np.empty(n_out, np.int32)
     u = np.empty(n_out, np.int64)
     v = np.empty(n_out, np.int64)
     ref_end = np.empty(n_out, np.int64)
     vth_eff = vth << 6
     keep = vout.shape[0] > 0
-    on, up, down = np.empty(qT.shape[0], np.int64), np.empty(qT.shape[0], np.int64), np.empty(qT.shape[0], np.int64)
+    n_in = 8 * words.shape[2]
+    on, up, down = np.empty(n_in, np.int64), np.empty(n_in, np.int64), np.empty(n_in, np.int64)
     for k in range(lo, hi):
         u[:] = 0
         v[:] = 0
         ref_end[:] = -1
         for t in range(T):
-            _synaptic_input(spikes, k, t, qT, a, on, up, down)
+            if q.shape[0]:
+                _dense_input(spikes, k, t, q, a)
+            else:
+                _synaptic_input(words, k, t, qT, a, on, up, down)
             # branch-free on purpose (selects, truncating shifts as (d + 4095 if d < 0) >> 12) so the
             # loop vectorises; the module docstring gives the same arithmetic step by step
             for j in range(n_out):
@@ -174,16 +208,18 @@ def check_raster(spikes: np.ndarray, n_in: int, T: int) -> np.ndarray:
 
 
 def _layer_runner(layer, exponent: int | None):
-    """``run(spikes, out, vout, lo, hi)``: one LIF layer's kernel over samples ``lo..hi`` (module doc)."""
+    """``run(spikes, words, out, vout, lo, hi)``: one LIF layer's kernel over samples ``lo..hi`` (module
+    doc); ``words`` is ``spikes`` (padded to whole words) seen as uint64, as the integer kernel reads it."""
     if exponent is None:
         wT = np.ascontiguousarray(np.asarray(layer.weight, np.float64).T)
         args = (wT, float(layer.du), float(layer.dv), float(layer.vth), float(layer.bias_mant), int(layer.refractory))
-        return lambda spikes, out, vout, lo, hi: _lif_float(spikes, *args, out, lo, hi)
+        return lambda spikes, words, out, vout, lo, hi: _lif_float(spikes, *args, out, lo, hi)
     qT = _narrowest(np.asarray(layer.weight).T)
+    q = np.ascontiguousarray(qT.T) if layer.size <= _DENSE_MAX_OUT else qT[:0]  # empty: list the spikes
     bias = int(layer.bias_mant) << int(layer.bias_exp)
     fields = INTEGRATOR_FIELDS if layer.integrator else {k: int(getattr(layer, k)) for k in ("du", "dv", "vth")}
     args = (qT, int(exponent), fields["du"], fields["dv"], fields["vth"], bias, int(layer.refractory))
-    return lambda spikes, out, vout, lo, hi: _lif_fixed(spikes, *args, out, vout, lo, hi)
+    return lambda spikes, words, out, vout, lo, hi: _lif_fixed(spikes, words, q, *args, out, vout, lo, hi)
 
 
 _NO_MEMBRANE = np.zeros((0, 0, 0), np.int64)
@@ -210,19 +246,27 @@ def simulate_lif(ir: NetworkIR, spikes: np.ndarray) -> tuple[list[np.ndarray], n
         raise IRError(f"the golden simulator models a one-step delay per layer, got delay={ir.delay}")
     if any(layer.integrator for layer in layers[1:-1]):
         raise IRError("an integrator read-out (a layer without spikes) must be the last layer")
-    rasters = [check_raster(spikes, layers[0].size, ir.T)]
-    n = len(rasters[0])
+    sizes = [layer.size for layer in layers]
+    first = check_raster(spikes, sizes[0], ir.T)
+    n = len(first)
+    # every raster is kept padded to whole 8-byte words (zeros: never spikes) so kernels read it as uint64
+    padded = [np.zeros((n, ir.T, -(-size // 8) * 8), np.uint8) for size in sizes]
+    if sizes[0] % 8:
+        padded[0][:, :, : sizes[0]] = first
+    else:
+        padded[0] = first
     runs, membranes = [], []
     for k, layer in enumerate(layers[1:]):
         runs.append(_layer_runner(layer, ir.quant.weight_exponents[k] if ir.is_quantized else None))
-        rasters.append(np.zeros((n, ir.T, layer.size), np.uint8))
         membranes.append(np.zeros((n, ir.T, layer.size), np.int64) if layer.integrator else _NO_MEMBRANE)
+    words = [raster.view(np.uint64) for raster in padded]
 
     def task(part: slice) -> None:
         for k, run in enumerate(runs):
-            run(rasters[k], rasters[k + 1], membranes[k], part.start, part.stop)
+            run(padded[k], words[k], padded[k + 1], membranes[k], part.start, part.stop)
 
-    _in_parallel(task, n, _work(rasters[0], sum(layer.size for layer in layers[1:])))
+    _in_parallel(task, n, _work(first, sum(sizes[1:])))
+    rasters = [first] + [np.ascontiguousarray(raster[:, :, :size]) for raster, size in zip(padded[1:], sizes[1:])]
     return rasters, (membranes[-1] if layers[-1].integrator else None)
 
 
