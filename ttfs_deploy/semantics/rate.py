@@ -112,7 +112,7 @@ def classify_rate(
             "mean_spikes_until_decision": float(spikes_until(rasters, causal_decision).mean()) if n else float("nan"),
         },
     }
-    return RateRunResult(target, T, samples, int(tied.sum()), int((tied & (prediction == labels)).sum()), extra)
+    return RateRunResult(target, T, samples, int(tied.sum()), int((tied & (prediction == labels)).sum()), extra=extra)
 
 
 def _classify_membrane(
@@ -139,7 +139,8 @@ def _classify_membrane(
         "unique and never changes; the prediction is the arg-max at the last step (lowest index on ties)",
         "causal": None,
     }
-    return RateRunResult(target, T, samples, int(tied.sum()), int((tied & (prediction == labels)).sum()), extra)
+    ties_correct = int((tied & (prediction == labels)).sum())
+    return RateRunResult(target, T, samples, int(tied.sum()), ties_correct, readout="membrane", extra=extra)
 
 
 def normalised_mse(images: np.ndarray, reconstructions: np.ndarray) -> float:
