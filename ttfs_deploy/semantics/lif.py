@@ -117,10 +117,9 @@ def _dense_input(spikes, k, t, q, a):  # pragma: no cover - compiled
 
 
 @njit(cache=True, nogil=True)
-def _lif_fixed(spikes, words, q, qT, e, du, dv, vth, bias, refractory, out, vout, lo, hi):  # pragma: no cover
+def _lif_fixed(spikes, words, q, qT, a, e, du, dv, vth, bias, refractory, out, vout, lo, hi):  # pragma: no cover
     n_out = qT.shape[1]
     T = words.shape[1]
-    a = np.empty(n_out, np.int32)
     u = np.empty(n_out, np.int64)
     v = np.empty(n_out, np.int64)
     ref_end = np.empty(n_out, np.int64)
@@ -216,10 +215,19 @@ def _layer_runner(layer, exponent: int | None):
         return lambda spikes, words, out, vout, lo, hi: _lif_float(spikes, *args, out, lo, hi)
     qT = _narrowest(np.asarray(layer.weight).T)
     q = np.ascontiguousarray(qT.T) if layer.size <= _DENSE_MAX_OUT else qT[:0]  # empty: list the spikes
+    # a step's sum lies between minus a neuron's negative and its positive weights: when that fits 16
+    # bits, 16-bit sums are exact (wrapping additions give the right result whatever the order) and the
+    # row additions run ~1.4x faster than in 32 bits
+    reach = max(
+        int(np.clip(qT, 0, None).sum(axis=0).max()), int(np.clip(-qT.astype(np.int64), 0, None).sum(axis=0).max())
+    )
+    acc = np.int16 if reach <= np.iinfo(np.int16).max else np.int32
     bias = int(layer.bias_mant) << int(layer.bias_exp)
     fields = INTEGRATOR_FIELDS if layer.integrator else {k: int(getattr(layer, k)) for k in ("du", "dv", "vth")}
     args = (qT, int(exponent), fields["du"], fields["dv"], fields["vth"], bias, int(layer.refractory))
-    return lambda spikes, words, out, vout, lo, hi: _lif_fixed(spikes, words, q, *args, out, vout, lo, hi)
+    return lambda spikes, words, out, vout, lo, hi: _lif_fixed(
+        spikes, words, q, qT, np.empty(qT.shape[1], acc), *args[1:], out, vout, lo, hi
+    )
 
 
 _NO_MEMBRANE = np.zeros((0, 0, 0), np.int64)
