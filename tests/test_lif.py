@@ -201,3 +201,23 @@ def test_golden_lif_layer_equals_a_slow_python_reference(seed, bits, persistence
         params["refractory"],
     )
     np.testing.assert_array_equal(simulate_rate(net, spikes)[1], want)
+
+
+@settings(max_examples=200, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), wide=st.sampled_from([np.int16, np.int32]))
+def test_row_sums_add_and_subtract_exactly(seed, wide):
+    # golden's Dense sums: rows added or (delta sums) subtracted four at a time plus a tail; int8 weights
+    # of -128 must subtract as +128 (a negated int8 wraps)
+    from ttfs_deploy.semantics.lif import _add_rows
+
+    rng = np.random.default_rng(seed)
+    n_in, n = int(rng.integers(1, 20)), int(rng.integers(1, 50))
+    qT = rng.choice(np.array([-128, -127, -1, 0, 1, 127], np.int8), (n_in, n))
+    m = int(rng.integers(0, n_in + 1))
+    rows = np.concatenate([rng.choice(n_in, m, replace=False), rng.integers(0, n_in, 3)]).astype(np.int64)
+    a = rng.integers(-1000, 1000, n).astype(wide)
+    want = a.astype(np.int64)
+    for sign in (1, -1, -1):
+        _add_rows(a, qT, rows, m, sign)
+        want = want + sign * qT[rows[:m]].astype(np.int64).sum(axis=0)
+    np.testing.assert_array_equal(a.astype(np.int64), want)

@@ -57,7 +57,8 @@ def _add_rows(a, qT, rows, m, sign):  # pragma: no cover - compiled
         r += 4
     for i in rows[r:m]:
         for j in range(n):
-            a[j] += qT[i, j] if sign > 0 else -qT[i, j]
+            one = np.int32(qT[i, j])  # widened first: negating an int8 -128 would wrap to -128
+            a[j] += one if sign > 0 else -one
 
 
 @njit(cache=True, nogil=True)
