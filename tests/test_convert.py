@@ -155,6 +155,21 @@ def test_convert_command_on_digits(tmp_path):
     assert prof.returncode == 0, prof.stderr
     ann = json.loads(prof.stdout)["profile"]["ann"]
     assert ann["arch"] == "64-32-10" and ann["macs"] == 64 * 32 + 32 * 10
+    # every command takes the plain state_dict itself: converted on the fly as convert does by default
+    default = tmp_path / "default.pt"
+    made = cli("convert", src, "--arch", "64-32-10", "--calib-data", "digits:train", "--val-data", "digits:test",
+               "-o", default, "--json")  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    runs = [
+        cli("run", m, "--target", t, "--data", "digits:test", "--calibration", "digits:train", "--json")
+        for m in (default, src)
+        for t in ("golden", "float")
+    ]
+    assert all(r.returncode == 0 for r in runs), [r.stderr for r in runs]
+    (conv_golden, conv_float, direct_golden, direct_float) = (json.loads(r.stdout)["samples"] for r in runs)
+    assert direct_golden == conv_golden and direct_float == conv_float
+    no_data = cli("run", src, "--target", "golden", "--data", "digits:test", "--calibration", "none")
+    assert no_data.returncode == 2 and no_data.stderr.count("\n") == 1 and "needs calibration data" in no_data.stderr
     refused = cli("convert", src, "--arch", "64-32-10", "--finetune-epochs", "1", "-o", tmp_path / "y.pt")
     assert refused.returncode == 2 and "--readout first-spike" in refused.stderr
     tuned = tmp_path / "tuned.pt"

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import sys
 
 from ttfs_deploy.cli.common import ON_THE_FLY, POSITIVE, check_output, json_text, limit, run_args, run_model
+from ttfs_deploy.errors import UsageError
 
 _TIED = {"membrane": "the largest final potential"}
 
@@ -60,9 +62,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from ttfs_deploy.ir import save_ir
 
     out = check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name, inputs=[args.model])
+    from ttfs_deploy.interop.convert import converted_network, is_plain_state_dict
     from ttfs_deploy.models import resolve_model
 
-    ir = load_network(resolve_model(args.model))
+    path = resolve_model(args.model)
+    if is_plain_state_dict(path):  # a plain PyTorch MLP: converted as `ttfs-deploy convert` does, then compiled
+        if args.calibration == "none":
+            raise UsageError(f"{path.name} is a plain PyTorch state_dict: converting it needs --calibration DATA")
+        ir, note = converted_network(path, data_mod.load(args.calibration))
+        print(f"note: {note}", file=sys.stderr)
+    else:
+        ir = load_network(path)
     calibration = None if args.calibration == "none" else limit(data_mod.load(args.calibration), args.calibration_limit)
     validation = None if args.data == "none" else limit(data_mod.load(args.data), args.limit)
     result = compile_network(ir, args.target, args.profile, calibration, validation)

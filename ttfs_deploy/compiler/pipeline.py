@@ -156,16 +156,27 @@ def deploy(
     ``calibration`` (default :data:`CALIBRATION_DATA`, :data:`CALIBRATION_SAMPLES`), under
     ``profile`` (default :data:`DEFAULT_PROFILE`). Nothing is cached on disk.
     """
+    from ttfs_deploy.interop.convert import converted_network, is_plain_state_dict
     from ttfs_deploy.models import resolve_model
 
     path = resolve_model(model_path)
-    ir = load_network(path)
-    if ir.is_quantized:
+    plain = is_plain_state_dict(path)  # a plain PyTorch MLP: converted on the fly (needs calibration data)
+    ir = None if plain else load_network(path)
+    if ir is not None and ir.is_quantized:
         own = ir.quant.profile
         if profile is None or profile == own:
             return Deployed(ir, own, "")
         return Deployed(ir, profile, f"{path.name} was compiled under profile {own}; figures priced under {profile}")
     profile = profile or DEFAULT_PROFILE
+    converted_note = ""
+    if plain:
+        if calibration is None:
+            raise UsageError(
+                f"{path.name} is a plain PyTorch state_dict: converting it needs calibration data (--calibration DATA)"
+            )
+        from ttfs_deploy import data as data_mod
+
+        ir, converted_note = converted_network(path, data_mod.load(calibration))
     cal = None
     if calibration is not None and ir.neuron != "lif":  # a LIF network compiles without calibration data
         from ttfs_deploy import data as data_mod
@@ -184,4 +195,4 @@ def deploy(
         else "no calibration (no clipping)"
     )
     note = f"{path.name} compiled as `ttfs-deploy compile` does: profile {profile}, {how}"
-    return Deployed(compiled.ir, profile, note, compiled)
+    return Deployed(compiled.ir, profile, "; ".join(x for x in (converted_note, note) if x), compiled)

@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import pathlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -65,6 +65,8 @@ __all__ = [
     "ReluMlp",
     "Converted",
     "load_relu_mlp",
+    "is_plain_state_dict",
+    "converted_network",
     "normalise",
     "fold_bias",
     "expand",
@@ -110,8 +112,25 @@ class ReluMlp:
         return float((self.activations(data.images)[-1].argmax(axis=1) == data.labels).mean())
 
 
-def load_relu_mlp(path: str | pathlib.Path, sizes: list[int]) -> ReluMlp:
-    """Read ``path`` (see module doc) and check it against ``sizes`` (``--arch``); one-line errors."""
+def is_plain_state_dict(path: str | pathlib.Path) -> bool:
+    """True when ``path`` is a ``.pt`` file holding a plain PyTorch state_dict (a dict of tensors, or one
+    under ``"state_dict"`` without ttfs-deploy's format marker) rather than a ttfs-deploy checkpoint."""
+    path = pathlib.Path(path)
+    if path.suffix != ".pt" or not path.is_file():
+        return False
+    try:
+        payload = read_payload(path)
+    except TtfsError:
+        return False  # the checkpoint loader reports what is wrong with it
+    if not isinstance(payload, dict) or "format" in payload:
+        return False
+    state = payload.get("state_dict", payload)
+    return isinstance(state, dict) and bool(state) and all(isinstance(v, torch.Tensor) for v in state.values())
+
+
+def load_relu_mlp(path: str | pathlib.Path, sizes: list[int] | None = None) -> ReluMlp:
+    """Read ``path`` (see module doc) and check it against ``sizes`` (``--arch``; None: the sizes the
+    Linear layers have); one-line errors."""
     path = pathlib.Path(path)
     try:
         payload = read_payload(path)
@@ -149,7 +168,10 @@ def load_relu_mlp(path: str | pathlib.Path, sizes: list[int]) -> ReluMlp:
         biases.append(b)
     found = [weights[0].shape[1]] + [w.shape[0] for w in weights]
     chained = all(a.shape[0] == b.shape[1] for a, b in zip(weights[:-1], weights[1:]))
-    if not chained or found != list(sizes):
+    if not chained or (sizes is not None and found != list(sizes)):
+        if sizes is None:
+            shapes = ", ".join(f"{w.shape[0]}x{w.shape[1]}" for w in weights)
+            raise ConversionError(f"{path}: the Linear layers ({shapes}) do not chain into an MLP")
         shapes = ", ".join(f"{w.shape[0]}x{w.shape[1]}" for w in weights)
         raise ConversionError(
             f"{path}: the Linear layers are {shapes} but --arch says {'-'.join(map(str, sizes))}; "
@@ -317,3 +339,25 @@ def convert_relu_mlp(
         mlp.accuracy(calibration),
         tuple(mlp.sizes),
     )
+
+
+def converted_network(path: str | pathlib.Path, calibration: Dataset, T: int = 256) -> tuple[NetworkIR, str]:
+    """A plain PyTorch ReLU MLP state_dict converted on the fly as ``ttfs-deploy convert`` does with its
+    defaults (layer sizes from the file; 4 levels, membrane read-out, silent black pixels), calibrated on
+    the first 1,000 images of ``calibration``: (float network, one sentence saying so)."""
+    mlp = load_relu_mlp(path)
+    if calibration.images.shape[1] != mlp.sizes[0]:
+        raise ConversionError(
+            f"{path} takes {mlp.sizes[0]} inputs but the calibration data {calibration.name} has "
+            f"{calibration.images.shape[1]} pixels per image; give --calibration DATA of the model's input size"
+        )
+    calib = calibration.head(1000)
+    converted = convert_relu_mlp(mlp, calib, T)
+    ir = converted.network(T, "silent", calib.shape)
+    ir = replace(ir, meta={**ir.meta, "ann_sizes": list(mlp.sizes)})
+    note = (
+        f"{pathlib.Path(path).name} is a plain PyTorch ReLU MLP ({'-'.join(map(str, mlp.sizes))}), converted as "
+        f"`ttfs-deploy convert` does ({converted.levels} levels, {converted.readout} read-out, calibrated on "
+        f"{len(calib.labels)} samples of {calib.name}; calibration accuracy {converted.calibration_accuracy:.1%})"
+    )
+    return ir, note

@@ -17,7 +17,9 @@ from ttfs_deploy import backends
 from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, deploy, load_network
 from ttfs_deploy.data import Dataset, check_labels
+from ttfs_deploy.data import load as load_data
 from ttfs_deploy.errors import UsageError
+from ttfs_deploy.interop.convert import converted_network, is_plain_state_dict
 from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.measure.trace import Trace, run_trace
 from ttfs_deploy.models import resolve_model
@@ -141,6 +143,16 @@ def run_target(
         path = resolve_model(model_path)
         if path.suffix in (".ttfs", ".net"):
             raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
+        if is_plain_state_dict(path):  # a plain PyTorch MLP: converted on the fly, run in float
+            if calibration is None:
+                raise UsageError(f"{path.name} is a plain PyTorch state_dict: converting it needs --calibration DATA")
+            ir, note = converted_network(path, load_data(calibration))
+            _check_inputs(dataset, ir.sizes)
+            times, membrane = backends.backend("golden").simulate_readout(
+                ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy)
+            )
+            result = classify(times, dataset.labels, ir.T, "float", membrane)
+            return Outcome(result, times, None, early_stop=False, note=note)
         if path.suffix == ".pt":
             import torch
 
