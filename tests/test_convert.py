@@ -46,12 +46,12 @@ def test_tiny_net_converted_by_hand():
     # one layer, 2 pixels -> 2 classes, class k when pixel k is bright; bias favours class 1 a little
     mlp = ReluMlp([np.array([[2.0, -1.0], [-1.0, 2.0]])], [np.array([0.0, 0.5])])
     data = Dataset(np.array([[255, 0], [0, 255], [255, 0]], np.uint8), np.array([0, 1, 0]), (1, 2), "hand", 2)
-    conv = convert_relu_mlp(mlp, data, T=16, threshold=100.0, percentile=100.0, levels=1, readout="first-spike")
+    conv = convert_relu_mlp(mlp, data, T=16, threshold=100.0, percentile=100.0, levels=1, readout="first_spike")
     # lam1 = 2.5 (the largest logit); alpha_output = the first grid point with full accuracy (0.1)
     assert conv.lam == [1.0, 2.5] and conv.alpha_out == 0.1
     expected, _ = fold_bias(mlp.weights[0] / 2.5, mlp.biases[0] / 2.5, 0.1, 100.0)
     np.testing.assert_allclose(conv.weights[0], expected.astype(np.float32))
-    run = converted_result(conv.weights, conv.thresholds, "first-spike", data, 16, "silent")
+    run = converted_result(conv.weights, conv.thresholds, "first_spike", data, 16, "silent")
     # pixel 255 spikes at t=0: class 0 gets 2/2.5 * 100/0.1 = 800 > 100 -> spikes at step 1
     assert run.accuracy == 1.0 and [s.decision_step for s in run.samples] == [1, 1, 1]
     with pytest.raises(ConversionError, match="needs a hidden layer"):

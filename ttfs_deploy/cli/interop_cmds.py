@@ -30,7 +30,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
         sizes = parse_arch(args.arch)
     except ValueError as err:
         raise UsageError(str(err)) from None
-    if args.finetune_epochs and args.readout == "membrane":
+    readout = args.readout.replace("-", "_")  # the IR's spelling (NetworkIR.readout)
+    if args.finetune_epochs and readout == "membrane":
         raise UsageError("--finetune-epochs trains a first-spike read-out; add --readout first-spike")
     out = check_output(args.output, inputs=[args.model])
     mlp = load_relu_mlp(args.model, sizes)
@@ -44,12 +45,12 @@ def cmd_convert(args: argparse.Namespace) -> int:
                 f"{name} {ds.name} has {ds.images.shape[1]} pixels per image but --arch expects {sizes[0]}"
             )
     converted = convert_relu_mlp(
-        mlp, calib, args.T, args.zero_policy, args.threshold, args.percentile, args.levels, args.readout
+        mlp, calib, args.T, args.zero_policy, args.threshold, args.percentile, args.levels, readout
     )
     report = {
         "ann": {"accuracy": mlp.accuracy(val)},
         "converted": _result(
-            converted_result(converted.weights, converted.thresholds, args.readout, val, args.T, args.zero_policy)
+            converted_result(converted.weights, converted.thresholds, readout, val, args.T, args.zero_policy)
         ),
         "conversion": converted.summary(),
         "val_data": val.name,
@@ -82,7 +83,6 @@ def cmd_convert(args: argparse.Namespace) -> int:
     final = report.get("finetuned", report["converted"])
     metrics = {"val_data": val.name, "val_accuracy": final["accuracy"], "conversion": report}
     train_info["converted_from"] = {"file": str(args.model), **converted.summary()}
-    readout = args.readout.replace("-", "_")
     save_checkpoint(out, model, args.zero_policy, calib.shape, metrics, train_info, readout=readout)
     if args.json:
         print_json({"output": str(out), **report})

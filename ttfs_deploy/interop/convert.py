@@ -55,7 +55,7 @@ from ttfs_deploy.coding import encode_ttfs
 from ttfs_deploy.data import Dataset
 from ttfs_deploy.errors import TtfsError, short
 from ttfs_deploy.ir import NetworkIR
-from ttfs_deploy.ir.network import from_checkpoint_weights
+from ttfs_deploy.ir.network import READOUTS, from_checkpoint_weights
 from ttfs_deploy.semantics import classify, integrator_membrane, simulate
 from ttfs_deploy.train.checkpoint import read_payload
 from ttfs_deploy.train.epochs import pixels
@@ -230,9 +230,7 @@ class Converted:
 
     def network(self, T: int, zero_policy: str, image_shape) -> NetworkIR:
         """The float network (IR) this conversion made."""
-        return from_checkpoint_weights(
-            self.weights, self.thresholds, T, zero_policy, image_shape, readout=self.readout.replace("-", "_")
-        )
+        return from_checkpoint_weights(self.weights, self.thresholds, T, zero_policy, image_shape, readout=self.readout)
 
     def summary(self) -> dict:
         return {
@@ -294,7 +292,7 @@ def converted_result(
     weights: list[np.ndarray], thresholds: list[float], readout: str, data: Dataset, T: int, zero_policy: str
 ):
     """The float network's :class:`RunResult` on ``data`` (golden's float semantics)."""
-    ir = from_checkpoint_weights(weights, thresholds, T, zero_policy, data.shape, readout=readout.replace("-", "_"))
+    ir = from_checkpoint_weights(weights, thresholds, T, zero_policy, data.shape, readout=readout)
     times = simulate(ir, encode_ttfs(data.images, T, zero_policy))
     return classify(times, data.labels, T, "float", integrator_membrane(ir, times))
 
@@ -311,10 +309,12 @@ def convert_relu_mlp(
 ) -> Converted:
     """Convert ``mlp`` (module doc): normalise on ``calibration``, expand to ``levels`` per unit, pick the
     grid point by the calibration accuracy."""
-    if readout not in ("membrane", "first-spike"):
-        raise ConversionError(f"readout must be membrane or first-spike, got {short(readout)}")
+    if readout not in READOUTS:
+        raise ConversionError(f"readout must be one of {', '.join(READOUTS)}, got {short(readout)}")
     if readout == "membrane" and len(mlp.weights) < 2:
-        raise ConversionError("a membrane read-out needs a hidden layer to carry the output bias; use first-spike")
+        raise ConversionError(
+            "a membrane read-out needs a hidden layer to carry the output bias; use --readout first-spike"
+        )
     norm, lam = normalise(mlp, calibration.images, percentile)
     best = None
     for scale in LEVEL_SCALES:
