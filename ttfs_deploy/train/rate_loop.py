@@ -95,7 +95,11 @@ def train_rate(
             start, total, batches = time.perf_counter(), 0.0, 0
             images = epoch_images(train_set, cfg.shift, rng)
             x_all = pixels(images)
-            for idx in batch_indices(len(x_all), cfg.batch_size, generator):
+            batches_of_epoch = batch_indices(len(x_all), cfg.batch_size, generator)
+            # a bar per epoch too: seed 002's Fashion-MNIST AE is one epoch of 600 batches (~15 min here)
+            for idx in tqdm(
+                batches_of_epoch, desc=f"epoch {epoch + 1}", unit="batch", leave=False, disable=not progress
+            ):
                 if cfg.scheme == "regular":
                     spikes = torch.from_numpy(encode_rate(images[idx], cfg.T, "regular", 0, cfg.max_rate)).float()
                 else:
