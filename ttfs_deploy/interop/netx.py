@@ -217,8 +217,9 @@ def write_netx(ir: NetworkIR, path: str | os.PathLike) -> None:
 
     if ir.neuron == "fire_once":
         raise InteropError(
-            "fire-once neurons: netx's CUBA neuron fires again after its reset, so the fire-once property "
-            "would be lost (export --format nir keeps it)"
+            "fire-once neurons: netx's CUBA neuron fires again after its reset and lava-dl's netx Network "
+            "ignores refDelay (Lava's refractory LIF is float-only), so the fire-once property would be lost "
+            "(export --format nir keeps it)"
         )
     if not ir.is_quantized:
         raise InteropError("netx holds fixed-point networks: compile the model first (ttfs-deploy compile)")
