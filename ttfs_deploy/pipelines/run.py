@@ -140,19 +140,31 @@ def run_target(
     if input_seed is not None:
         raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
     if target == "float":
-        path = resolve_model(model_path)
-        if path.suffix in (".ttfs", ".net"):
-            raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
-        if is_plain_state_dict(path):  # a plain PyTorch MLP: converted on the fly, run in float
-            if calibration is None:
-                raise UsageError(f"{path.name} is a plain PyTorch state_dict: converting it needs --calibration DATA")
-            ir, note = converted_network(path, load_data(calibration))
-            _check_inputs(dataset, ir.sizes)
-            times, membrane = backends.backend("golden").simulate_readout(
-                ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy)
-            )
-            result = classify(times, dataset.labels, ir.T, "float", membrane)
-            return Outcome(result, times, None, early_stop=False, note=note)
+        return _run_float(model_path, dataset, calibration)
+    ir, profile, note = prepare_network(model_path, profile, target, calibration, calibration_samples)
+    _check_inputs(dataset, ir.sizes)
+    t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
+    stop = (target != "golden") if early_stop is None else early_stop
+    if stop and ir.readout == "membrane":  # early stop ends a sample at its first output spike: there is none
+        stop = False
+        note = "; ".join(x for x in (note, "a membrane read-out runs every sample's whole window (no early stop)") if x)
+    times, membrane = simulate_readout(target, ir, t_in, stop, progress, timeout_s)
+    return Outcome(classify(times, dataset.labels, ir.T, target, membrane), times, ir, stop, note, profile)
+
+
+def _run_float(model_path: str, dataset: Dataset, calibration: str | None) -> Outcome:
+    """Target ``float``: a ttfs-deploy checkpoint through its torch model; a NIR graph, an integrator
+    read-out (which the torch model lacks) or a plain PyTorch MLP (converted on the fly from
+    ``calibration`` data) through golden's float arithmetic, the float network's own semantics."""
+    path = resolve_model(model_path)
+    if path.suffix in (".ttfs", ".net"):
+        raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
+    note = ""
+    if is_plain_state_dict(path):
+        if calibration is None:
+            raise UsageError(f"{path.name} is a plain PyTorch state_dict: converting it needs --calibration DATA")
+        ir, note = converted_network(path, load_data(calibration))
+    else:
         if path.suffix == ".pt":
             import torch
 
@@ -164,22 +176,10 @@ def run_target(
                 t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
                 times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
                 return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
-        # a NIR graph, or an integrator read-out the torch model lacks: the float network's own semantics
         ir = load_network(path)
-        _check_inputs(dataset, ir.sizes)
-        times, membrane = backends.backend("golden").simulate_readout(
-            ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy)
-        )
-        return Outcome(classify(times, dataset.labels, ir.T, "float", membrane), times, None, early_stop=False)
-    ir, profile, note = prepare_network(model_path, profile, target, calibration, calibration_samples)
     _check_inputs(dataset, ir.sizes)
-    t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
-    stop = (target != "golden") if early_stop is None else early_stop
-    if stop and ir.readout == "membrane":  # early stop ends a sample at its first output spike: there is none
-        stop = False
-        note = "; ".join(x for x in (note, "a membrane read-out runs every sample's whole window (no early stop)") if x)
-    times, membrane = simulate_readout(target, ir, t_in, stop, progress, timeout_s)
-    return Outcome(classify(times, dataset.labels, ir.T, target, membrane), times, ir, stop, note, profile)
+    times, membrane = backends.backend("golden").simulate_readout(ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy))
+    return Outcome(classify(times, dataset.labels, ir.T, "float", membrane), times, None, early_stop=False, note=note)
 
 
 def _check_inputs(dataset: Dataset, sizes: list[int]) -> None:
