@@ -26,7 +26,7 @@ from ttfs_deploy.models import resolve_model
 from ttfs_deploy.semantics import RunResult, classify
 from ttfs_deploy.targets import RUN_TARGETS, TARGETS
 
-__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate", "prepare_network"]
+__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate"]
 
 TARGET_HELP = {name: target.description for name, target in TARGETS.items()}
 LAVA_CHUNK = 100  # samples per Lava run: one graph start-up (~1 s) per chunk, and a progress update
@@ -46,18 +46,6 @@ class Outcome:
     def trace(self) -> Trace:
         """The run as a golden trace (spike times, labels, predictions, how it ran)."""
         return run_trace(self.times, self.result, self.early_stop)
-
-
-def prepare_network(
-    model_path: str,
-    profile: str | None = None,
-    target: str = "loihi-sim",
-    calibration: str | None = CALIBRATION_DATA,
-    calibration_samples: int | None = CALIBRATION_SAMPLES,
-) -> tuple[NetworkIR, str, str]:
-    """The deployed network (:func:`ttfs_deploy.compiler.pipeline.deploy`): (ir, profile name, note)."""
-    deployed = deploy(model_path, target, profile, calibration, calibration_samples)
-    return deployed.ir, deployed.profile, deployed.note
 
 
 def simulate(
@@ -132,16 +120,22 @@ def run_target(
     """
     from ttfs_deploy.pipelines.run_rate import is_rate_model, run_rate_target
 
-    if is_rate_model(model_path):
-        seed = 0 if input_seed is None else input_seed
+    seed = 0 if input_seed is None else input_seed
+    if target == "float":  # the float model as trained: its kind decides the path
+        if is_rate_model(model_path):
+            return run_rate_target(model_path, target, dataset, profile, early_stop, progress, input_seed=seed)
+        if input_seed is not None:
+            raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
+        return _run_float(model_path, dataset, calibration)
+    # the integer network, deployed once; its neuron kind decides the path
+    deployed = deploy(model_path, target, profile, calibration, calibration_samples)
+    if deployed.ir.neuron == "lif":
         return run_rate_target(
-            model_path, target, dataset, profile, early_stop, progress, timeout_s=timeout_s, input_seed=seed
+            model_path, target, dataset, profile, early_stop, progress, None, None, timeout_s, seed, deployed
         )
     if input_seed is not None:
         raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
-    if target == "float":
-        return _run_float(model_path, dataset, calibration)
-    ir, profile, note = prepare_network(model_path, profile, target, calibration, calibration_samples)
+    ir, profile, note = deployed.ir, deployed.profile, deployed.note
     _check_inputs(dataset, ir.sizes)
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
     stop = (target != "golden") if early_stop is None else early_stop

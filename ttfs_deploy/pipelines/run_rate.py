@@ -17,7 +17,7 @@ import numpy as np
 from tqdm import tqdm
 
 from ttfs_deploy.coding import encode_rate
-from ttfs_deploy.compiler.pipeline import deploy, load_network
+from ttfs_deploy.compiler.pipeline import Deployed, deploy, load_network
 from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.ir import IRError, NetworkIR, load_ir
 from ttfs_deploy.measure.trace import TraceError
@@ -144,10 +144,13 @@ def run_rate_target(
     calibration_samples: int | None = None,
     timeout_s: float | None = None,
     input_seed: int = 0,
+    deployed: Deployed | None = None,
 ):
     """Run a rate-coded model on ``target``: an :class:`~ttfs_deploy.pipelines.run.Outcome` whose result
     is a :class:`~ttfs_deploy.semantics.rate.RateRunResult` (classifier) or
-    :class:`~ttfs_deploy.semantics.rate.ReconResult` (autoencoder), and whose ``times`` are the rasters."""
+    :class:`~ttfs_deploy.semantics.rate.ReconResult` (autoencoder), and whose ``times`` are the rasters.
+    ``deployed``: the network :func:`~ttfs_deploy.compiler.pipeline.deploy` already made of the model
+    (integer targets; else it is deployed here)."""
     stop_note = (
         "early stop does not apply to rate-coded networks: every sample ran its T steps "
         "(`causal` in --json is the early-stop rule a chip could apply)"
@@ -159,7 +162,7 @@ def run_rate_target(
         rasters, task = _float_rasters(model_path, dataset, input_seed)
         ir, note, used_profile, membrane = None, "", None, None
     else:
-        deployed = deploy(model_path, target, profile, calibration=None)
+        deployed = deployed or deploy(model_path, target, profile, calibration=None)
         ir, used_profile = deployed.ir, deployed.profile
         note = deployed.note
         _check_inputs(dataset, ir.sizes, ir.rate.task)
