@@ -146,3 +146,20 @@ def test_golden_and_loihi_sim_profiles_count_the_same(tmp_path):
     g, lv = reports["golden"], reports["loihi-sim"]
     assert g["early_stop"] and lv["early_stop"]
     assert g["layers"] == lv["layers"] and g["energy_pj"] == lv["energy_pj"]  # identical counts
+
+
+def test_budget_with_an_unknown_layer_is_refused_before_the_run(tmp_path, monkeypatch, capsys):
+    """The deployed network's layer names are checked before anything runs: no simulation happens."""
+    from ttfs_deploy.pipelines import run as run_mod
+
+    budget = tmp_path / "b.yaml"
+    budget.write_text("budget:\n  max_spikes_per_inference: 10\n  layers:\n    fc9: {max_spikes: 1}\n")
+    calls = []
+    monkeypatch.setattr(
+        run_mod, "simulate_readout", lambda *a, **k: calls.append(a) or (_ for _ in ()).throw(AssertionError)
+    )
+    from ttfs_deploy.cli import main
+
+    code = main(["budget", "check", str(budget), "mnist-s4nn", "--target", "golden", "--limit", "5"])
+    assert code == 2 and calls == []
+    assert "budget names layer 'fc9', the network has input, fc1, fc2" in capsys.readouterr().err

@@ -62,8 +62,10 @@ def limit(data, limit: int | None):
     return data.head(limit)
 
 
-def run_model(args: argparse.Namespace):
-    """Run ``args.model`` on ``args.target`` over ``args.data`` (first ``args.limit``): (dataset, Outcome)."""
+def run_model(args: argparse.Namespace, check=None):
+    """Run ``args.model`` on ``args.target`` over ``args.data`` (first ``args.limit``): (dataset, Outcome).
+
+    ``check(ir)`` is called with the deployed network before the run (see ``run_target``)."""
     from ttfs_deploy import data as data_mod
     from ttfs_deploy.pipelines.run import run_target
 
@@ -82,6 +84,7 @@ def run_model(args: argparse.Namespace):
         calibration_samples=args.calibration_limit,
         timeout_s=getattr(args, "timeout", None),
         input_seed=getattr(args, "input_seed", None),
+        check=check,
     )
 
 

@@ -20,7 +20,7 @@ from ttfs_deploy.cli.common import (
 )
 
 
-def _profiled(args: argparse.Namespace):
+def _profiled(args: argparse.Namespace, check=None):
     """Run ``args.model`` on ``args.target`` and cost the trace; returns (report dict, outcome, names, costs).
 
     The report dict is the JSON edge (printing, report files); budgets take the typed ``outcome.result``
@@ -28,7 +28,7 @@ def _profiled(args: argparse.Namespace):
     from ttfs_deploy.compiler.hardware import load_profile
     from ttfs_deploy.measure.costs import network_costs
 
-    dataset, outcome = run_model(args)
+    dataset, outcome = run_model(args, check)
     hw = load_profile(outcome.profile)
     costs = network_costs(outcome.times, outcome.ir, outcome.early_stop, args.target, hw)
     prof = costs.to_json()
@@ -129,7 +129,7 @@ def cmd_budget_check(args: argparse.Namespace) -> int:
     from ttfs_deploy.measure.budget import check_budget, load_budget
 
     budget = load_budget(args.budget)
-    report, outcome, _, costs = _profiled(args)
+    report, outcome, _, costs = _profiled(args, lambda ir: budget.check_layers([layer.name for layer in ir.chain()]))
     checks = check_budget(budget, outcome.result, costs)
     facts = _run_facts(report)
     passed = all(c.passed for c in checks)

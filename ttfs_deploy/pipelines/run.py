@@ -8,6 +8,7 @@ directly across targets and feed :func:`ttfs_deploy.semantics.readout.classify`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -107,8 +108,12 @@ def run_target(
     calibration_samples: int | None = CALIBRATION_SAMPLES,
     timeout_s: float | None = None,
     input_seed: int | None = None,
+    check: Callable[[NetworkIR], None] | None = None,
 ) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
+
+    ``check`` sees the deployed integer network before anything runs (``budget check`` refuses a
+    budget that names a layer the network lacks there, not after a long run).
 
     ``early_stop``: a sample ends at its first output spike and later spikes are not issued. None
     takes the target's default: on for the Lava targets (it is what makes them fast), off for golden
@@ -129,6 +134,8 @@ def run_target(
         return _run_float(model_path, dataset, calibration)
     # the integer network, deployed once; its neuron kind decides the path
     deployed = deploy(model_path, target, profile, calibration, calibration_samples)
+    if check is not None:
+        check(deployed.ir)
     if deployed.ir.neuron == "lif":
         return run_rate_target(
             model_path, target, dataset, profile, early_stop, progress, None, None, timeout_s, seed, deployed
