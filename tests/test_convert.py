@@ -279,3 +279,40 @@ def test_integrator_must_be_last_and_checkpoint_keeps_the_readout(tmp_path):
     assert load_checkpoint(tmp_path / "m.pt").readout == "membrane"
     save_checkpoint(tmp_path / "f.pt", model, "silent", (2, 1), {}, {})
     assert load_checkpoint(tmp_path / "f.pt").readout == "first_spike"
+
+
+def test_two_hidden_layers_convert_with_their_bias_neurons(tmp_path):
+    """A 64-32-16-10 MLP: each hidden layer K-fold plus a bias neuron fed only by the previous layer's
+    bias neuron. On binary images every input spikes at step 0, so each layer's inputs arrive together
+    and the converted network must compute the K-level quantised ReLU network exactly: its final
+    potentials are checked against that network computed here with NumPy."""
+    from ttfs_deploy import data
+    from ttfs_deploy.ir.network import from_checkpoint_weights
+    from ttfs_deploy.semantics import integrator_membrane, simulate
+    from ttfs_deploy.train.ann_baseline import fit_mlp
+
+    train = data.load("digits:train")
+    model = fit_mlp([64, 32, 16, 10], train, epochs=20, progress=False)
+    mlp = load_relu_mlp(_save(tmp_path, model.state_dict()))  # sizes read from the file
+    assert mlp.sizes == [64, 32, 16, 10]
+    K = 4
+    conv = convert_relu_mlp(mlp, train, T=64, levels=K)
+    w1, w2, w3 = conv.weights
+    assert w1.shape == (K * 32 + 1, 64) and w2.shape == (K * 16 + 1, K * 32 + 1) and w3.shape == (10, K * 16 + 1)
+    assert (w2[-1, :-1] == 0).all() and w2[-1, -1] > 100  # layer 2's bias neuron: only the previous one drives it
+    assert (w2[:-1, -1] == 0).all() and conv.clamped == 0  # hidden biases are folded into thresholds
+    binary = (data.load("digits:test").images[:60] > 8).astype(np.uint8) * 255
+    ir = from_checkpoint_weights(conv.weights, conv.thresholds, 64, "silent", (8, 8), readout="membrane")
+    times = simulate(ir, np.where(binary > 0, 0, 64))
+    got = integrator_membrane(ir, times)[:, -1]
+    norm, lam = normalise(mlp, train.images)  # as convert_relu_mlp did on its calibration images
+    assert lam == conv.lam
+    alphas = conv.scale * (np.arange(K) + 0.5) / K
+    h = binary / 255.0
+    for k, (w, b) in enumerate(zip(norm.weights, norm.biases)):
+        z = h @ w.T + b
+        if k == len(norm.weights) - 1:
+            want = z
+        else:
+            h = sum((z > alpha).astype(float) for alpha in alphas) * conv.scale / K  # the thermometer code
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
