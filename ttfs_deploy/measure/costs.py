@@ -42,6 +42,7 @@ __all__ = [
     "energy",
     "ann_reference",
     "build",
+    "price",
     "network_costs",
 ]
 
@@ -250,12 +251,29 @@ def build(
     """Count a trace and price it under ``profile``; ``ann_sizes``: the ANN to compare with, when the
     network was converted from one of another shape (default: the same shape)."""
     layers, window = count(times, names, T, early_stop)
-    terms, total, time_us = energy(layers, profile, cores)
     ann = ann_reference(sizes) if ann_sizes is None else ann_reference(ann_sizes, "the ANN it was converted from")
+    return price(layers, window, times[0].shape[0], T, early_stop, target, profile, cores, ann)
+
+
+def price(
+    layers: list[dict],
+    window: float,
+    n: int,
+    T: int,
+    early_stop: bool,
+    target: str,
+    profile: HardwareProfile,
+    cores: int,
+    ann: dict,
+    words=reading,
+) -> Costs:
+    """:class:`Costs` of counted ``layers`` (over ``n`` samples, mean ``window`` steps) under ``profile``;
+    ``words`` writes the reading (TTFS wording by default; rate networks pass their own)."""
+    terms, total, time_us = energy(layers, profile, cores)
     return Costs(
         target,
         profile.name,
-        times[0].shape[0],
+        n,
         T,
         early_stop,
         window,
@@ -266,7 +284,7 @@ def build(
         time_us,
         cores,
         ann,
-        reading(layers, terms, total, ann, window, T),
+        words(layers, terms, total, ann, window, T),
     )
 
 

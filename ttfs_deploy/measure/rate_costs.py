@@ -19,7 +19,7 @@ import numpy as np
 
 from ttfs_deploy.compiler.hardware import HardwareProfile
 from ttfs_deploy.ir import NetworkIR
-from ttfs_deploy.measure.costs import Costs, LayerCounts, ann_reference, energy, reading
+from ttfs_deploy.measure.costs import Costs, ann_reference, price, reading
 from ttfs_deploy.semantics.lif import hardware_step
 
 __all__ = ["count_rate", "profile_rate_network"]
@@ -63,23 +63,8 @@ def profile_rate_network(rasters: list[np.ndarray], ir: NetworkIR, target: str, 
     names = [layer.name for layer in ir.chain()]
     layers, window = count_rate(rasters, names)
     cores = map_network(ir, profile).cores
-    terms, total, time_us = energy(layers, profile, cores)
-    ann = ann_reference(ir.sizes)
-    return Costs(
-        target,
-        profile.name,
-        rasters[0].shape[0],
-        ir.T,
-        False,
-        window,
-        [LayerCounts(**layer) for layer in layers],
-        terms,
-        total,
-        profile.energy_is_estimate,
-        time_us,
-        cores,
-        ann,
-        _reading(layers, terms, total, ann, window, ir.T),
+    return price(
+        layers, window, rasters[0].shape[0], ir.T, False, target, profile, cores, ann_reference(ir.sizes), _reading
     )
 
 
