@@ -27,7 +27,7 @@ from ttfs_deploy.models import resolve_model
 from ttfs_deploy.semantics import RunResult, classify
 from ttfs_deploy.targets import RUN_TARGETS, TARGETS
 
-__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate"]
+__all__ = ["RUN_TARGETS", "TARGET_HELP", "Outcome", "run_target", "simulate_readout"]
 
 TARGET_HELP = {name: target.description for name, target in TARGETS.items()}
 LAVA_CHUNK = 100  # samples per Lava run: one graph start-up (~1 s) per chunk, and a progress update
@@ -49,21 +49,6 @@ class Outcome:
         return run_trace(self.times, self.result, self.early_stop)
 
 
-def simulate(
-    target: str,
-    ir: NetworkIR,
-    t_in: np.ndarray,
-    early_stop: bool,
-    progress: bool = False,
-    timeout_s: float | None = None,
-) -> list[np.ndarray]:
-    """Spike times of every layer (input first) on a simulated or hardware target.
-
-    ``timeout_s``: wall-clock limit of the whole run (all chunks); None: the backend's default per chunk.
-    """
-    return simulate_readout(target, ir, t_in, early_stop, progress, timeout_s)[0]
-
-
 def simulate_readout(
     target: str,
     ir: NetworkIR,
@@ -72,8 +57,10 @@ def simulate_readout(
     progress: bool = False,
     timeout_s: float | None = None,
 ) -> tuple[list[np.ndarray], np.ndarray | None]:
-    """:func:`simulate`'s spike times and, for a network with an integrator read-out, its potentials
-    ``(n, T - 1, n_out)`` as the target computed them (None otherwise)."""
+    """Spike times of every layer (input first) on a simulated or hardware target and, for a network
+    with an integrator read-out, its potentials ``(n, T - 1, n_out)`` as the target computed them (None
+    otherwise). ``timeout_s``: wall-clock limit of the whole run (all chunks); None: the backend's
+    default per chunk."""
     backend = backends.backend(target)
     membrane_readout = ir.readout == "membrane"
     if membrane_readout and early_stop:
