@@ -7,7 +7,6 @@ import pathlib
 import sys
 
 from ttfs_deploy.cli.common import ON_THE_FLY, POSITIVE, check_output, json_text, limit, run_args, run_model
-from ttfs_deploy.errors import UsageError
 
 _TIED = {"membrane": "the largest final potential"}
 
@@ -58,21 +57,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_compile(args: argparse.Namespace) -> int:
     from ttfs_deploy import data as data_mod
-    from ttfs_deploy.compiler.pipeline import compile_network, load_network
+    from ttfs_deploy.compiler.pipeline import compile_network, float_or_converted
     from ttfs_deploy.ir import save_ir
-
-    out = check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name, inputs=[args.model])
-    from ttfs_deploy.interop.convert import converted_network, is_plain_state_dict
     from ttfs_deploy.models import resolve_model
 
+    out = check_output(args.output or pathlib.Path(args.model).with_suffix(".ttfs").name, inputs=[args.model])
     path = resolve_model(args.model)
-    if is_plain_state_dict(path):  # a plain PyTorch MLP: converted as `ttfs-deploy convert` does, then compiled
-        if args.calibration == "none":
-            raise UsageError(f"{path.name} is a plain PyTorch state_dict: converting it needs --calibration DATA")
-        ir, note = converted_network(path, data_mod.load(args.calibration))
+    # a plain PyTorch MLP is converted as `ttfs-deploy convert` does, then compiled
+    ir, note = float_or_converted(path, None if args.calibration == "none" else args.calibration)
+    if note:
         print(f"note: {note}", file=sys.stderr)
-    else:
-        ir = load_network(path)
     calibration = None if args.calibration == "none" else limit(data_mod.load(args.calibration), args.calibration_limit)
     validation = None if args.data == "none" else limit(data_mod.load(args.data), args.limit)
     result = compile_network(ir, args.target, args.profile, calibration, validation)

@@ -72,14 +72,20 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
         from ttfs_deploy.interop.netx import read_netx
 
         return read_netx(path)
-    from ttfs_deploy.train.checkpoint import load_checkpoint  # torch is needed only here
-    from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
+    from ttfs_deploy.train.checkpoint import load_checkpoint, read_payload  # torch is needed only here
+    from ttfs_deploy.train.lif_checkpoint import is_rate_payload, load_rate_checkpoint
 
-    if is_rate_checkpoint(path):
+    payload = read_payload(path)  # read once; its format marker says which loader validates it
+    if is_rate_payload(payload):
         from ttfs_deploy.compiler.lif import rate_network_ir
 
-        return rate_network_ir(load_rate_checkpoint(path))
-    ckpt = load_checkpoint(path)
+        return rate_network_ir(load_rate_checkpoint(path, payload))
+    return checkpoint_network(load_checkpoint(path, payload))
+
+
+def checkpoint_network(ckpt) -> NetworkIR:
+    """The float IR of a loaded TTFS checkpoint (:class:`ttfs_deploy.train.checkpoint.Checkpoint`); a
+    ``convert`` checkpoint carries its source ANN's shape into ``meta["ann_sizes"]``."""
     weights = [w.detach().double().numpy() for w in ckpt.model.weights]
     source = ckpt.train.get("converted_from", {})
     ann = source.get("ann_arch") if isinstance(source, dict) else None
@@ -89,6 +95,30 @@ def load_network(path: str | pathlib.Path) -> NetworkIR:
     return from_checkpoint_weights(
         weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape, meta, readout=ckpt.readout
     )
+
+
+def float_or_converted(path: pathlib.Path, calibration: str | None) -> tuple[NetworkIR, str]:
+    """:func:`load_network`, except that a plain PyTorch ReLU MLP state_dict is converted on the fly
+    (:func:`converted_plain`): (network, a sentence saying it was converted, or "")."""
+    from ttfs_deploy.train.checkpoint import PlainStateDictError
+
+    try:
+        return load_network(path), ""
+    except PlainStateDictError:
+        return converted_plain(path, calibration)
+
+
+def converted_plain(path: pathlib.Path, calibration: str | None) -> tuple[NetworkIR, str]:
+    """A plain PyTorch ReLU MLP state_dict converted as ``ttfs-deploy convert`` does by default, calibrated
+    on ``calibration`` data (:func:`ttfs_deploy.interop.convert.converted_network`); one line without data."""
+    if calibration is None:
+        raise UsageError(
+            f"{path.name} is a plain PyTorch state_dict: converting it needs calibration data (--calibration DATA)"
+        )
+    from ttfs_deploy import data as data_mod
+    from ttfs_deploy.interop.convert import converted_network
+
+    return converted_network(path, data_mod.load(calibration))
 
 
 def compile_network(
@@ -156,27 +186,16 @@ def deploy(
     ``calibration`` (default :data:`CALIBRATION_DATA`, :data:`CALIBRATION_SAMPLES`), under
     ``profile`` (default :data:`DEFAULT_PROFILE`). Nothing is cached on disk.
     """
-    from ttfs_deploy.interop.convert import converted_network, is_plain_state_dict
     from ttfs_deploy.models import resolve_model
 
     path = resolve_model(model_path)
-    plain = is_plain_state_dict(path)  # a plain PyTorch MLP: converted on the fly (needs calibration data)
-    ir = None if plain else load_network(path)
-    if ir is not None and ir.is_quantized:
+    ir, converted_note = float_or_converted(path, calibration)
+    if ir.is_quantized:
         own = ir.quant.profile
         if profile is None or profile == own:
             return Deployed(ir, own, "")
         return Deployed(ir, profile, f"{path.name} was compiled under profile {own}; figures priced under {profile}")
     profile = profile or DEFAULT_PROFILE
-    converted_note = ""
-    if plain:
-        if calibration is None:
-            raise UsageError(
-                f"{path.name} is a plain PyTorch state_dict: converting it needs calibration data (--calibration DATA)"
-            )
-        from ttfs_deploy import data as data_mod
-
-        ir, converted_note = converted_network(path, data_mod.load(calibration))
     cal = None
     if calibration is not None and ir.neuron != "lif":  # a LIF network compiles without calibration data
         from ttfs_deploy import data as data_mod

@@ -65,7 +65,6 @@ __all__ = [
     "ReluMlp",
     "Converted",
     "load_relu_mlp",
-    "is_plain_state_dict",
     "converted_network",
     "normalise",
     "fold_bias",
@@ -110,22 +109,6 @@ class ReluMlp:
 
     def accuracy(self, data: Dataset) -> float:
         return float((self.activations(data.images)[-1].argmax(axis=1) == data.labels).mean())
-
-
-def is_plain_state_dict(path: str | pathlib.Path) -> bool:
-    """True when ``path`` is a ``.pt`` file holding a plain PyTorch state_dict (a dict of tensors, or one
-    under ``"state_dict"`` without ttfs-deploy's format marker) rather than a ttfs-deploy checkpoint."""
-    path = pathlib.Path(path)
-    if path.suffix != ".pt" or not path.is_file():
-        return False
-    try:
-        payload = read_payload(path)
-    except TtfsError:
-        return False  # the checkpoint loader reports what is wrong with it
-    if not isinstance(payload, dict) or "format" in payload:
-        return False
-    state = payload.get("state_dict", payload)
-    return isinstance(state, dict) and bool(state) and all(isinstance(v, torch.Tensor) for v in state.values())
 
 
 def load_relu_mlp(path: str | pathlib.Path, sizes: list[int] | None = None) -> ReluMlp:

@@ -16,11 +16,16 @@ from tqdm import tqdm
 
 from ttfs_deploy import backends
 from ttfs_deploy.coding import encode_ttfs
-from ttfs_deploy.compiler.pipeline import CALIBRATION_DATA, CALIBRATION_SAMPLES, deploy, load_network
+from ttfs_deploy.compiler.pipeline import (
+    CALIBRATION_DATA,
+    CALIBRATION_SAMPLES,
+    checkpoint_network,
+    converted_plain,
+    deploy,
+    load_network,
+)
 from ttfs_deploy.data import Dataset, check_labels
-from ttfs_deploy.data import load as load_data
 from ttfs_deploy.errors import UsageError
-from ttfs_deploy.interop.convert import converted_network, is_plain_state_dict
 from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.measure.trace import Trace, run_trace
 from ttfs_deploy.models import resolve_model
@@ -147,24 +152,23 @@ def _run_float(model_path: str, dataset: Dataset, calibration: str | None) -> Ou
     path = resolve_model(model_path)
     if path.suffix in (".ttfs", ".net"):
         raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
-    note = ""
-    if is_plain_state_dict(path):
-        if calibration is None:
-            raise UsageError(f"{path.name} is a plain PyTorch state_dict: converting it needs --calibration DATA")
-        ir, note = converted_network(path, load_data(calibration))
+    if path.suffix != ".pt":
+        ir, note = load_network(path), ""
     else:
-        if path.suffix == ".pt":
-            import torch
+        import torch
 
-            from ttfs_deploy.train.checkpoint import load_checkpoint
+        from ttfs_deploy.train.checkpoint import PlainStateDictError, load_checkpoint
 
+        try:
             ckpt = load_checkpoint(path)
+        except PlainStateDictError:
+            ckpt = None
+        if ckpt is not None and ckpt.readout == "first_spike":
             _check_inputs(dataset, ckpt.model.sizes)
-            if ckpt.readout == "first_spike":
-                t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
-                times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
-                return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
-        ir = load_network(path)
+            t_in = torch.from_numpy(encode_ttfs(dataset.images, ckpt.T, ckpt.zero_policy))
+            times = [t.numpy() for t in ckpt.model.spike_times(t_in)]
+            return Outcome(classify(times, dataset.labels, ckpt.T, "float"), times, None, early_stop=False)
+        ir, note = (checkpoint_network(ckpt), "") if ckpt is not None else converted_plain(path, calibration)
     _check_inputs(dataset, ir.sizes)
     times, membrane = backends.backend("golden").simulate_readout(ir, encode_ttfs(dataset.images, ir.T, ir.zero_policy))
     return Outcome(classify(times, dataset.labels, ir.T, "float", membrane), times, None, early_stop=False, note=note)

@@ -52,9 +52,11 @@ def rate_task(model_path: str | pathlib.Path) -> str | None:
     if path.suffix in (".ttfs", ".nir", ".net"):  # an artifact or a foreign model file (compiler.pipeline.load_network)
         ir = load_ir(path) if path.suffix == ".ttfs" else load_network(path)
         return None if ir.rate is None else ir.rate.task
-    from ttfs_deploy.train.lif_checkpoint import is_rate_checkpoint, load_rate_checkpoint
+    from ttfs_deploy.train.checkpoint import read_payload
+    from ttfs_deploy.train.lif_checkpoint import is_rate_payload, load_rate_checkpoint
 
-    return load_rate_checkpoint(path).model.task if is_rate_checkpoint(path) else None
+    payload = read_payload(path)  # read once, for the format marker and the task
+    return load_rate_checkpoint(path, payload).model.task if is_rate_payload(payload) else None
 
 
 def is_rate_model(model_path: str | pathlib.Path) -> bool:

@@ -32,6 +32,8 @@ __all__ = [
     "FORMAT",
     "VERSION",
     "CheckpointError",
+    "PlainStateDictError",
+    "is_plain_state_dict",
     "Checkpoint",
     "save_checkpoint",
     "load_checkpoint",
@@ -45,6 +47,20 @@ VERSION = 1
 
 class CheckpointError(TtfsError):
     """A checkpoint file that is missing, unreadable, hostile or not ours; the message is one line."""
+
+
+class PlainStateDictError(CheckpointError):
+    """The file is a plain PyTorch state_dict, not a ttfs-deploy checkpoint: ``convert`` (or a command
+    that converts it on the fly) takes it."""
+
+
+def is_plain_state_dict(payload) -> bool:
+    """True for a loaded payload that is a plain PyTorch state_dict: a non-empty dict of tensors, or one
+    under ``"state_dict"``, without ttfs-deploy's format marker."""
+    if not isinstance(payload, dict) or "format" in payload:
+        return False
+    state = payload.get("state_dict", payload)
+    return isinstance(state, dict) and bool(state) and all(isinstance(v, torch.Tensor) for v in state.values())
 
 
 @dataclass(frozen=True)
@@ -146,20 +162,22 @@ def checked_weights(state, arch: list[int], path: pathlib.Path) -> list[torch.Te
     return weights
 
 
-def load_checkpoint(path: str | os.PathLike) -> Checkpoint:
-    """Load and validate a checkpoint; raises :class:`CheckpointError` with one clear line.
+def load_checkpoint(path: str | os.PathLike, payload: dict | None = None) -> Checkpoint:
+    """Load and validate a checkpoint; raises :class:`CheckpointError` with one clear line
+    (:class:`PlainStateDictError` for a plain PyTorch state_dict).
 
     Every field is checked (types, finiteness, ranges against :mod:`ttfs_deploy.limits`, tensor
-    shapes against ``arch``) before the model is allocated.
+    shapes against ``arch``) before the model is allocated. ``payload``: the file's contents when the
+    caller has already read them with :func:`read_payload` (the file is then not read again).
     """
     path = pathlib.Path(path)
-    payload = read_payload(path)
+    payload = read_payload(path) if payload is None else payload
     if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/gan":  # train/gan_checkpoint.py
         raise CheckpointError(f"{path} is a GAN checkpoint, not a classifier; use `ttfs-deploy gan sample|profile`")
     if isinstance(payload, dict) and payload.get("format") == "ttfs-deploy/lif-checkpoint":  # train/lif_checkpoint.py
         raise CheckpointError(f"{path} is a rate-coded LIF checkpoint; this needs a TTFS (fire-once) checkpoint")
-    if isinstance(payload, dict) and payload and all(isinstance(v, torch.Tensor) for v in payload.values()):
-        raise CheckpointError(
+    if is_plain_state_dict(payload):
+        raise PlainStateDictError(
             f"{path} is a plain PyTorch state_dict, not a ttfs-deploy checkpoint; convert a ReLU MLP with "
             "`ttfs-deploy convert FILE --arch IN-H-OUT --calib-data SPEC -o model.pt`"
         )

@@ -24,7 +24,15 @@ from ttfs_deploy.limits import MAX_LAYER_SIZE, MAX_LAYERS, MAX_T, MAX_WEIGHTS
 from ttfs_deploy.train.checkpoint import CheckpointError, checked_weights, read_payload
 from ttfs_deploy.train.lif import RateNetwork
 
-__all__ = ["FORMAT", "VERSION", "RateCheckpoint", "save_rate_checkpoint", "load_rate_checkpoint", "is_rate_checkpoint"]
+__all__ = [
+    "FORMAT",
+    "VERSION",
+    "RateCheckpoint",
+    "save_rate_checkpoint",
+    "load_rate_checkpoint",
+    "is_rate_checkpoint",
+    "is_rate_payload",
+]
 
 FORMAT = "ttfs-deploy/lif-checkpoint"
 VERSION = 1
@@ -67,7 +75,11 @@ def save_rate_checkpoint(
 
 def is_rate_checkpoint(path: str | os.PathLike) -> bool:
     """True when ``path`` is a readable checkpoint carrying this format's marker."""
-    payload = read_payload(pathlib.Path(path))
+    return is_rate_payload(read_payload(pathlib.Path(path)))
+
+
+def is_rate_payload(payload) -> bool:
+    """True when a loaded checkpoint payload carries this format's marker."""
     return isinstance(payload, dict) and payload.get("format") == FORMAT
 
 
@@ -80,10 +92,11 @@ def _real(value, low: float, high: float) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
 
 
-def load_rate_checkpoint(path: str | os.PathLike) -> RateCheckpoint:
-    """Load and validate a LIF checkpoint; raises :class:`CheckpointError` with one line naming the field."""
+def load_rate_checkpoint(path: str | os.PathLike, payload: dict | None = None) -> RateCheckpoint:
+    """Load and validate a LIF checkpoint; raises :class:`CheckpointError` with one line naming the field.
+    ``payload``: the file's contents when the caller has already read them (not read again)."""
     path = pathlib.Path(path)
-    payload = read_payload(path)
+    payload = read_payload(path) if payload is None else payload
     _need(isinstance(payload, dict) and payload.get("format") == FORMAT, path, "missing format marker")
     _need(payload.get("version") == VERSION, path, f"unsupported version {short(payload.get('version'))}")
     arch, neuron, coding = payload.get("arch"), payload.get("neuron"), payload.get("coding")
