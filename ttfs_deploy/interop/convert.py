@@ -208,8 +208,7 @@ class Converted:
     @property
     def thresholds(self) -> list[float]:
         """Per layer; an integrator read-out has none (0)."""
-        last = 0.0 if self.readout == "membrane" else self.threshold
-        return [self.threshold] * (len(self.weights) - 1) + [last]
+        return layer_thresholds(len(self.weights), self.threshold, self.readout)
 
     def network(self, T: int, zero_policy: str, image_shape) -> NetworkIR:
         """The float network (IR) this conversion made."""
@@ -229,6 +228,11 @@ class Converted:
             "calibration_accuracy": self.calibration_accuracy,
             "ann_calibration_accuracy": self.ann_calibration_accuracy,
         }
+
+
+def layer_thresholds(n_layers: int, threshold: float, readout: str) -> list[float]:
+    """Every spiking layer at ``threshold``; a membrane read-out's integrator has none (0)."""
+    return [threshold] * (n_layers - 1) + [0.0 if readout == "membrane" else threshold]
 
 
 def expand(
@@ -299,12 +303,11 @@ def convert_relu_mlp(
             "a membrane read-out needs a hidden layer to carry the output bias; use --readout first-spike"
         )
     norm, lam = normalise(mlp, calibration.images, percentile)
+    thresholds = layer_thresholds(len(mlp.weights), threshold, readout)
     best = None
     for scale in LEVEL_SCALES:
         for alpha_out in (None,) if readout == "membrane" else OUTPUT_ALPHAS:
             weights, clamped = expand(norm, levels, scale, threshold, readout, alpha_out or 1.0)
-            last = 0.0 if readout == "membrane" else threshold
-            thresholds = [threshold] * (len(weights) - 1) + [last]
             accuracy = converted_result(weights, thresholds, readout, calibration, T, zero_policy).accuracy
             if best is None or accuracy > best[0]:  # ties keep the earlier grid point
                 best = (accuracy, scale, alpha_out, weights, clamped)
