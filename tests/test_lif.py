@@ -221,3 +221,73 @@ def test_row_sums_add_and_subtract_exactly(seed, wide):
         _add_rows(a, qT, rows, m, sign)
         want = want + sign * qT[rows[:m]].astype(np.int64).sum(axis=0)
     np.testing.assert_array_equal(a.astype(np.int64), want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    headroom=st.sampled_from([1, 2, 64]),  # how far the largest step sum stays under Lava's 24-bit wrap
+    dv=st.sampled_from([0, 1, 410, 4095]),
+)
+def test_float_update_equals_the_slow_reference_at_its_limits(seed, headroom, dv):
+    # golden's float64 neuron update (du = 4095, no refractory period) must be exact: the largest step sum
+    # just under the wrap, saturating membranes (dv = 0 integrates without leak), the largest threshold
+    # and bias, negative exponents (a >> -e rounds towards -inf)
+    from ttfs_deploy.semantics.lif import _float_update_is_exact, _prepared
+
+    rng = np.random.default_rng(seed)
+    n_in, T = int(rng.integers(1, 30)), int(rng.integers(2, 12))
+    n_out = int(rng.choice([3, 40]))  # dot products and listed spikes
+    q = rng.integers(-128, 128, (n_out, n_in)).astype(np.int32)
+    reach = max(int(np.clip(q, 0, None).sum(axis=1).max()), int(np.clip(-q, 0, None).sum(axis=1).max()), 1)
+    # the largest exponent whose (reach << e) << 6 stays under 2^23 by at least `headroom`
+    e = int(np.floor(np.log2(((1 << 23) - headroom) / (reach * 64))))
+    e = min(e, 7) if rng.random() < 0.7 else int(rng.integers(-3, 0))
+    params = dict(
+        vth=int(rng.choice([0, int(rng.integers(0, 5000)), 2**17 - 1])),
+        du=4095,
+        dv=dv,
+        bias_mant=int(rng.choice([-4096, int(rng.integers(-4096, 4096)), 4095])),
+        bias_exp=int(rng.integers(0, 8)),
+    )
+    net = lif_net([q], [params], T, [e])
+    assert _float_update_is_exact(dict(du=4095), 0, _prepared(net.chain()[1])[3], e)
+    spikes = rng.random((3, T, n_in)) < rng.uniform(0.05, 0.95)
+    bias = params["bias_mant"] << params["bias_exp"]
+    want = _slow_lif_layer(spikes, q, e, 4095, dv, params["vth"], bias, 0)
+    np.testing.assert_array_equal(simulate_rate(net, spikes)[1], want)
+
+
+def test_float_update_is_refused_where_it_would_not_be_exact():
+    from ttfs_deploy.semantics.lif import _float_update_is_exact
+
+    fields = dict(du=4095)
+    assert _float_update_is_exact(fields, 0, (1 << 16) - 1, 1)  # (2^16 - 1) << 7 < 2^23
+    assert not _float_update_is_exact(fields, 0, 1 << 16, 1)  # 2^23: may wrap
+    assert not _float_update_is_exact(dict(du=4094), 0, 1, 0)  # u carries state
+    assert not _float_update_is_exact(fields, 1, 1, 0)  # refractory neurons hold v
+
+
+@settings(max_examples=300, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), e=st.integers(-4, 7), dv=st.sampled_from([0, 1, 410, 2048, 4095]))
+def test_float_update_step_equals_the_int64_step(seed, e, dv):
+    # one step of every neuron from the same state: the float64 update must leave the same v and spikes as
+    # the int64 one (spikes alone hide an off-by-one v), over the whole range of v, a and the threshold
+    from ttfs_deploy.semantics.lif import _M, _update, _update_float
+
+    rng = np.random.default_rng(seed)
+    n = 64
+    reach = ((_M - 1) >> 6) >> max(e, 0)  # the largest |a| the float update is used for
+    a = rng.integers(-reach, reach + 1, n).astype(np.int32)
+    a[:4] = [reach, -reach, 0, -1]
+    v = rng.integers(-(_M - 1), _M, n)
+    v[:4] = [_M - 1, -(_M - 1), -1, 1]
+    vth_eff = int(rng.choice([0, 2**17 - 1, int(rng.integers(0, 2**17))])) << 6
+    bias = int(rng.integers(-4096, 4096)) << int(rng.integers(0, 8))
+    want_v, want_out = v.copy(), np.zeros(n, np.uint8)
+    no = np.empty(0, np.int64)
+    _update(a, 0, e, 4095, dv, vth_eff, bias, 0, np.zeros(n, np.int64), want_v, np.full(n, -1), want_out, no)
+    got_v, got_out = v.astype(np.float64), np.zeros(n, np.uint8)
+    _update_float(a, 2.0**e, (4096 - dv) / 4096.0, float(vth_eff), float(bias), got_v, got_out)
+    np.testing.assert_array_equal(got_out, want_out)
+    np.testing.assert_array_equal(got_v, want_v.astype(np.float64))
