@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from ttfs_deploy.coding import encode_rate
 from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, load_ir, save_ir
-from ttfs_deploy.semantics.lif import simulate_rate
+from ttfs_deploy.semantics.lif import simulate_lif, simulate_rate
 
 from .test_lif_lava import lif_net
 
@@ -291,3 +291,31 @@ def test_float_update_step_equals_the_int64_step(seed, e, dv):
     _update_float(a, 2.0**e, (4096 - dv) / 4096.0, float(vth_eff), float(bias), got_v, got_out)
     np.testing.assert_array_equal(got_out, want_out)
     np.testing.assert_array_equal(got_v, want_v.astype(np.float64))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    persistence=st.sampled_from([0.0, 0.5, 0.9, 1.0]),  # how often an input repeats its last step
+    bits=st.sampled_from([8, 13]),  # int8 and int16 weight rows
+)
+def test_listed_step_sums_equal_matrix_products(seed, persistence, bits):
+    # a wide layer's step sums are listed rows, afresh or as the last step's sum corrected by the inputs
+    # that changed; an integrator read-out (v = running sum of a << 6, wrapped at 24 bits) shows every
+    # step's sum, which must equal the plain product weights @ spikes
+    rng = np.random.default_rng(seed)
+    n_in, T, n_out = int(rng.integers(1, 40)), int(rng.integers(2, 20)), int(rng.integers(33, 48))
+    q = rng.integers(-(2 ** (bits - 1)), 2 ** (bits - 1), (n_out, n_in)).astype(np.int32)
+    spikes = rng.random((4, T, n_in)) < rng.uniform(0.05, 0.95, (4, 1, n_in))  # a rate per input
+    for t in range(1, T):
+        keep = rng.random((4, n_in)) < persistence
+        spikes[:, t][keep] = spikes[:, t - 1][keep]
+    net = lif_net([q], [dict(vth=0, du=0, dv=0, integrator=True)], T, [0], weight_bits=bits)
+    membrane = simulate_lif(net, spikes)[1]
+    a = np.einsum("ji,kti->ktj", q.astype(np.int64), spikes.astype(np.int64))
+    want, u = np.zeros_like(a), np.zeros_like(a[:, 0])
+    for t in range(T):
+        u = u + (a[:, t] << 6)
+        u = np.where(u > 2**23, u - 2**24, np.where(u <= -(2**23), u + 2**24, u))  # Lava's 24-bit wrap
+        want[:, t] = u
+    np.testing.assert_array_equal(membrane, want)
