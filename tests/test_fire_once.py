@@ -271,3 +271,21 @@ def test_weight_gradient_kernel_sums_bit_for_bit_in_the_documented_order(case, s
                     expected[i, j] = np.float32(expected[i, j] + grad_out[b, j])
     got = kernels.weight_grad(sorted_t, order, t_out, grad_out, weight.shape[1])
     assert np.ascontiguousarray(got).tobytes() == np.ascontiguousarray(expected.T).tobytes()
+
+
+def test_parallel_chunks_come_back_in_order_and_errors_reach_the_caller():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "_WORKERS", 2)
+        patch.setattr(kernels, "_MIN_WORK_PER_THREAD", 1)
+        chunks = kernels._in_parallel(lambda part: (part.start, part.stop), 101, 10**6)
+        assert len(chunks) == 2 * kernels._CHUNKS_PER_WORKER
+        assert chunks[0][0] == 0 and chunks[-1][1] == 101
+        assert all(a[1] == b[0] for a, b in zip(chunks, chunks[1:]))  # contiguous, in order
+
+        def fails_on_the_last(part):
+            if part.stop == 101:
+                raise ValueError("chunk failed")
+            return part
+
+        with pytest.raises(ValueError, match="chunk failed"):
+            kernels._in_parallel(fails_on_the_last, 101, 10**6)

@@ -319,3 +319,21 @@ def test_listed_step_sums_equal_matrix_products(seed, persistence, bits):
         u = np.where(u > 2**23, u - 2**24, np.where(u <= -(2**23), u + 2**24, u))  # Lava's 24-bit wrap
         want[:, t] = u
     np.testing.assert_array_equal(membrane, want)
+
+
+def test_golden_lif_gives_the_same_spikes_split_over_threads():
+    from ttfs_deploy.semantics import kernels
+
+    rng = np.random.default_rng(3)
+    weights = [rng.integers(-128, 128, (40, 50)).astype(np.int32), rng.integers(-128, 128, (10, 40)).astype(np.int32)]
+    net = lif_net(weights, [dict(vth=300, du=4095, dv=410)] * 2, 12, [0, 0])
+    spikes = rng.random((21, 12, 50)) < 0.3
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kernels, "_WORKERS", 1)
+        one = simulate_rate(net, spikes)
+        patch.setattr(kernels, "_WORKERS", 2)
+        patch.setattr(kernels, "_MIN_WORK_PER_THREAD", 1)
+        split = simulate_rate(net, spikes)
+    assert sum(int(r.sum()) for r in one[1:]) > 0
+    for a, b in zip(one, split):
+        np.testing.assert_array_equal(a, b)

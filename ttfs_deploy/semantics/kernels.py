@@ -17,8 +17,9 @@ the weight exponent, and added to a saturating membrane register (see the golden
 
 from __future__ import annotations
 
+import itertools
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 import numpy as np
 from numba import njit
@@ -33,6 +34,7 @@ _WORKERS = min(2, os.cpu_count() or 1)
 # input spikes x 400 neurons = 2.6M) ran an epoch 30 % slower split in two, while the golden
 # simulator's 500 digits (~40M) ran 3-41 % faster split (three paired runs); the hand-over costs that much.
 _MIN_WORK_PER_THREAD = 1 << 24
+_CHUNKS_PER_WORKER = 2
 _pool: ThreadPoolExecutor | None = None
 
 
@@ -45,16 +47,36 @@ os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _in_parallel(task, n_items: int, work: int) -> list:
-    """``[task(slice) for slice in parts]`` over up to ``_WORKERS`` contiguous parts of ``range(n_items)``."""
+    """``[task(chunk) for chunk in chunks]``, in order, over contiguous chunks of ``range(n_items)``.
+
+    Large calls are cut into ``_CHUNKS_PER_WORKER`` chunks per worker, which the calling thread and the
+    pool's threads take one at a time as they come free: a pool thread that wakes late (on this VM a
+    sleeping vCPU can take a large part of a millisecond) leaves its chunks to the caller instead of
+    holding back the call's second half.
+    """
     parts = max(1, min(_WORKERS, n_items, work // _MIN_WORK_PER_THREAD))
     if parts == 1:  # every training batch: no split to compute on this hot path
         return [task(slice(0, n_items))]
-    bounds = np.linspace(0, n_items, parts + 1).astype(int)
-    slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    bounds = np.linspace(0, n_items, min(n_items, parts * _CHUNKS_PER_WORKER) + 1).astype(int)
+    chunks = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+    results: list = [None] * len(chunks)
+    taken = itertools.count()  # next() on a count is atomic under the GIL
+
+    def work_through() -> None:
+        while (i := next(taken)) < len(chunks):
+            results[i] = task(chunks[i])
+
     global _pool
     if _pool is None:
-        _pool = ThreadPoolExecutor(_WORKERS, thread_name_prefix="ttfs-kernels")
-    return list(_pool.map(task, slices))
+        _pool = ThreadPoolExecutor(_WORKERS - 1, thread_name_prefix="ttfs-kernels")
+    helpers = [_pool.submit(work_through) for _ in range(parts - 1)]
+    try:
+        work_through()
+    finally:
+        wait(helpers)  # no chunk outlives the call, even when the caller's own chunk raised
+    for helper in helpers:
+        helper.result()  # re-raises a helper's exception
+    return results
 
 
 @njit(cache=True, nogil=True)

@@ -251,11 +251,16 @@ def _narrowest(q: np.ndarray) -> np.ndarray:
 
 
 def check_raster(spikes: np.ndarray, n_in: int, T: int) -> np.ndarray:
-    """Validate a ``(n, T, n_in)`` spike raster (0/1) and return it as contiguous uint8."""
+    """Validate a ``(n, T, n_in)`` spike raster (0/1) and return it as contiguous uint8 (a read-only view
+    of a contiguous bool raster, else a copy)."""
     s = np.asarray(spikes)
     if s.ndim != 3 or s.shape[1:] != (T, n_in):
         raise ValueError(f"input spikes must have shape (n_samples, {T}, {n_in}), got {s.shape}")
-    if s.size and s.dtype != bool and not np.isin(s, (0, 1)).all():
+    if s.dtype == bool:  # the encoders' type: read in place (a copy costs ~40 us per 100 digits)
+        view = np.ascontiguousarray(s).view(np.uint8)
+        view.flags.writeable = False  # a view of the caller's array: never written through
+        return view
+    if s.size and not np.isin(s, (0, 1)).all():
         raise ValueError("input spikes must be 0 or 1")
     return np.ascontiguousarray(s, dtype=np.uint8)
 
@@ -310,9 +315,11 @@ _NO_MEMBRANE = np.zeros((0, 0, 0), np.int64)
 
 
 def _work(spikes: np.ndarray, n_out: int) -> int:
-    """Row additions plus neuron updates: what decides whether splitting over threads pays."""
+    """Row additions plus neuron updates: what decides whether splitting over threads pays. The input
+    spikes are counted in at most 8 evenly spaced samples (counting all 100 digits' costs ~35 us)."""
     n, T, _ = spikes.shape
-    return int(np.count_nonzero(spikes)) * n_out + n * T * n_out
+    some = spikes[:: max(1, n // 8)]
+    return int(np.count_nonzero(some)) * n // max(1, len(some)) * n_out + n * T * n_out
 
 
 def simulate_lif(ir: NetworkIR, spikes: np.ndarray) -> tuple[list[np.ndarray], np.ndarray | None]:
