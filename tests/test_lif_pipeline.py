@@ -134,9 +134,37 @@ def test_autoencoder_reports_mse_and_writes_reconstructions(tmp_path):
             "are trained by `ttfs-deploy train-rate`",
         ),
         (("run", "mnist-s4nn", "--target", "golden", "--limit", "2", "--input-seed", "3"), "--input-seed is for rate"),
+        (("run", "mnist-s4nn", "--target", "golden", "--limit", "2", "--lead", "2"), "--lead is for rate"),
+        (("run", "mnist-s4nn", "--target", "float", "--limit", "2", "--lead", "2"), "--lead is for rate"),
+        (("run", "ae-mnist-rate", "--target", "golden", "--limit", "2", "--lead", "2"), "is an autoencoder"),
+        (("run", "{model}", "--target", "golden", "--lead", "0"), "--lead"),
     ],
 )
 def test_bad_input_is_one_line_exit_2(rate_model, tmp_path, args, message):
     proc = cli(*(a.format(model=rate_model, tmp=tmp_path) for a in args))
     assert proc.returncode == 2, proc.stderr
     assert message in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_lead_sets_the_causal_rule_run_reports(rate_model):
+    # the causal rule decides once the leading output count is ahead by `--lead` spikes: what
+    # lead_decision_steps computes on the same rasters, and never sooner for a larger lead
+    from ttfs_deploy.coding import encode_rate
+    from ttfs_deploy.compiler.pipeline import deploy
+    from ttfs_deploy.data import load
+    from ttfs_deploy.semantics.lif import simulate_rate
+    from ttfs_deploy.semantics.readout import lead_decision_steps
+
+    by_lead = {k: run_json(rate_model, "--target", "golden", "--limit", "60", "--lead", str(k)) for k in (1, 4)}
+    ir = deploy(str(rate_model), "golden", None, calibration=None).ir
+    digits = load("mnist-5k:val").head(60)
+    output = simulate_rate(ir, encode_rate(digits.images, ir.T, ir.rate.scheme, 0, ir.rate.max_rate))[-1]
+    L = len(ir.chain()) - 1  # LIF layers: the output's local step t is hardware step t + L
+    for k, result in by_lead.items():
+        prediction, local = lead_decision_steps(output, k)
+        decision = np.where(prediction >= 0, local + L, ir.T + L)
+        assert result["causal"]["lead"] == k
+        assert result["causal"]["accuracy"] == pytest.approx(float(np.mean(prediction == digits.labels)))
+        assert result["causal"]["mean_decision_step"] == pytest.approx(float(decision.mean()))
+    assert by_lead[1]["causal"]["mean_decision_step"] <= by_lead[4]["causal"]["mean_decision_step"]
+    assert by_lead[1]["samples"] == by_lead[4]["samples"]  # the oracle decision does not depend on the lead

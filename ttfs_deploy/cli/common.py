@@ -84,6 +84,7 @@ def run_model(args: argparse.Namespace, check=None):
         calibration_samples=args.calibration_limit,
         timeout_s=getattr(args, "timeout", None),
         input_seed=getattr(args, "input_seed", None),
+        lead=getattr(args, "lead", None),
         check=check,
     )
 
@@ -139,6 +140,7 @@ POSITIVE = int_in(1, 2**31 - 1, "a positive integer")
 NON_NEGATIVE = int_in(0, 2**31 - 1, "a non-negative integer")
 SEED = int_in(0, MAX_SEED, "a seed")
 STEPS = int_in(2, MAX_T, "a number of steps (ttfs_deploy.limits.MAX_T)")
+LEAD = int_in(1, MAX_T, "a lead in output spikes")
 
 
 def floats(text: str) -> tuple[float, ...]:
@@ -210,6 +212,13 @@ def run_args(
         default=None,
         help="rate-coded (LIF) networks only: seed of the Poisson input spikes, the same on every target "
         "(default 0; recorded in --json)",
+    )
+    p.add_argument(
+        "--lead",
+        type=LEAD,
+        default=None,
+        help="rate-coded (LIF) classifiers only: the causal early-stop rule reported as `causal` decides "
+        "once one output neuron's count leads every other by this many spikes (default 3)",
     )
     early_stop_args(p)
 

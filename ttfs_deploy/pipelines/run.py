@@ -101,6 +101,7 @@ def run_target(
     timeout_s: float | None = None,
     input_seed: int | None = None,
     check: Callable[[NetworkIR], None] | None = None,
+    lead: int | None = None,
 ) -> Outcome:
     """Run ``model_path`` (.pt or .ttfs) on ``target`` over ``dataset``.
 
@@ -113,16 +114,18 @@ def run_target(
     A checkpoint on an integer target is compiled as ``ttfs-deploy compile`` compiles it (same
     calibration, ``profile`` default: the artifact's own, else loihi2), so every command runs the
     same integer network. A rate-coded LIF network runs through
-    :func:`ttfs_deploy.pipelines.run_rate.run_rate_target` (its inputs drawn with ``input_seed``).
+    :func:`ttfs_deploy.pipelines.run_rate.run_rate_target` (its inputs drawn with ``input_seed``, its
+    causal rule deciding at a ``lead`` of spikes); both are refused for a TTFS network.
     """
     from ttfs_deploy.pipelines.run_rate import is_rate_model, run_rate_target
 
     seed = 0 if input_seed is None else input_seed
     if target == "float":  # the float model as trained: its kind decides the path
         if is_rate_model(model_path):
-            return run_rate_target(model_path, target, dataset, profile, early_stop, progress, input_seed=seed)
-        if input_seed is not None:
-            raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
+            return run_rate_target(
+                model_path, target, dataset, profile, early_stop, progress, input_seed=seed, lead=lead
+            )
+        _refuse_rate_options(model_path, input_seed, lead)
         return _run_float(model_path, dataset, calibration)
     # the integer network, deployed once; its neuron kind decides the path
     deployed = deploy(model_path, target, profile, calibration, calibration_samples)
@@ -130,10 +133,9 @@ def run_target(
         check(deployed.ir)
     if deployed.ir.neuron == "lif":
         return run_rate_target(
-            model_path, target, dataset, profile, early_stop, progress, None, None, timeout_s, seed, deployed
+            model_path, target, dataset, profile, early_stop, progress, None, None, timeout_s, seed, deployed, lead
         )
-    if input_seed is not None:
-        raise UsageError(f"--input-seed is for rate-coded (LIF) networks; {model_path} is a TTFS network")
+    _refuse_rate_options(model_path, input_seed, lead)
     ir, profile, note = deployed.ir, deployed.profile, deployed.note
     _check_inputs(dataset, ir.sizes)
     t_in = encode_ttfs(dataset.images, ir.T, ir.zero_policy)
@@ -143,6 +145,13 @@ def run_target(
         note = "; ".join(x for x in (note, "a membrane read-out runs every sample's whole window (no early stop)") if x)
     times, membrane = simulate_readout(target, ir, t_in, stop, progress, timeout_s)
     return Outcome(classify(times, dataset.labels, ir.T, target, membrane), times, ir, stop, note, profile)
+
+
+def _refuse_rate_options(model_path: str, input_seed: int | None, lead: int | None) -> None:
+    """One line for an option of rate-coded networks given with a TTFS one."""
+    for option, value in (("--input-seed", input_seed), ("--lead", lead)):
+        if value is not None:
+            raise UsageError(f"{option} is for rate-coded (LIF) networks; {model_path} is a TTFS network")
 
 
 def _run_float(model_path: str, dataset: Dataset, calibration: str | None) -> Outcome:

@@ -19,12 +19,13 @@ from tqdm import tqdm
 from ttfs_deploy.coding import encode_rate
 from ttfs_deploy.compiler.pipeline import Deployed, deploy, load_network
 from ttfs_deploy.data import Dataset, check_labels
+from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, NetworkIR, load_ir
 from ttfs_deploy.measure.trace import TraceError
 from ttfs_deploy.models import resolve_model
 from ttfs_deploy.pipelines.run import Outcome
 from ttfs_deploy.semantics.lif import bias_input_raster, simulate_lif
-from ttfs_deploy.semantics.rate import classify_rate, reconstruct
+from ttfs_deploy.semantics.rate import DEFAULT_LEAD, classify_rate, reconstruct
 
 __all__ = ["is_rate_model", "rate_task", "rate_rasters", "run_rate_target", "RateOutcome", "GOLDEN_CHUNK", "LAVA_CHUNK"]
 
@@ -147,12 +148,15 @@ def run_rate_target(
     timeout_s: float | None = None,
     input_seed: int = 0,
     deployed: Deployed | None = None,
+    lead: int | None = None,
 ):
     """Run a rate-coded model on ``target``: an :class:`~ttfs_deploy.pipelines.run.Outcome` whose result
     is a :class:`~ttfs_deploy.semantics.rate.RateRunResult` (classifier) or
     :class:`~ttfs_deploy.semantics.rate.ReconResult` (autoencoder), and whose ``times`` are the rasters.
     ``deployed``: the network :func:`~ttfs_deploy.compiler.pipeline.deploy` already made of the model
-    (integer targets; else it is deployed here)."""
+    (integer targets; else it is deployed here). ``lead``: spikes of lead at which the causal rule
+    decides (default :data:`~ttfs_deploy.semantics.rate.DEFAULT_LEAD`); a classifier whose class is
+    read from spike counts only."""
     stop_note = (
         "early stop does not apply to rate-coded networks: every sample ran its T steps "
         "(`causal` in --json is the early-stop rule a chip could apply)"
@@ -162,19 +166,29 @@ def run_rate_target(
     encode_rate(dataset.images[:0], 2, seed=input_seed)  # the seed is checked before anything runs
     if target == "float":
         rasters, task = _float_rasters(model_path, dataset, input_seed)
+        _check_lead(model_path, lead, task, False)  # float networks have no integrator read-out
         ir, note, used_profile, membrane = None, "", None, None
     else:
         deployed = deployed or deploy(model_path, target, profile, calibration=None)
         ir, used_profile = deployed.ir, deployed.profile
         note = deployed.note
         _check_inputs(dataset, ir.sizes, ir.rate.task)
+        _check_lead(model_path, lead, ir.rate.task, ir.chain()[-1].integrator)
         rasters, membrane = rate_rasters(target, ir, dataset.images, input_seed, progress, timeout_s)
         task = ir.rate.task
     if task == "autoencode":
         result = reconstruct(rasters, dataset.images, target, input_seed)
     else:
-        result = classify_rate(rasters, dataset.labels, target, input_seed, membrane=membrane)
+        lead = DEFAULT_LEAD if lead is None else lead
+        result = classify_rate(rasters, dataset.labels, target, input_seed, lead, membrane=membrane)
     return RateOutcome(result, rasters, ir, False, "; ".join(x for x in (note, stop_note) if x), used_profile)
+
+
+def _check_lead(model_path: str, lead: int | None, task: str, integrator: bool) -> None:
+    """``--lead`` needs a classifier that counts output spikes: one line otherwise, before the run."""
+    if lead is not None and (task == "autoencode" or integrator):
+        what = "an autoencoder" if task == "autoencode" else "a classifier read from an integrator's membrane"
+        raise UsageError(f"--lead is for classifiers that count output spikes; {model_path} is {what}")
 
 
 def _check_inputs(dataset: Dataset, sizes: list[int], task: str) -> None:
