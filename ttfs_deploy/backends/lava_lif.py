@@ -25,7 +25,6 @@ Lava is imported lazily, as in :mod:`ttfs_deploy.backends.lava_sim`, whose run-a
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -36,7 +35,6 @@ from ttfs_deploy.compiler.mapping import check_target
 from ttfs_deploy.ir import IRError, NetworkIR
 from ttfs_deploy.ir.lif import INTEGRATOR_FIELDS
 from ttfs_deploy.semantics.lif import check_raster
-from ttfs_deploy.signals import worker_children
 
 __all__ = ["simulate", "simulate_lif", "missing"]
 
@@ -150,23 +148,15 @@ def simulate_lif(
         return [spikes] + [np.zeros((0, T, s), dtype=np.uint8) for s in sizes], empty
     lava = _lava()
     source, recorder, membrane, run_cfg = _build(ir, spikes, lava)
-    limit = lava_sim.default_timeout(n, T) if timeout_s is None else float(timeout_s)
-    deadline = time.monotonic() + limit
-    graceful = True
-    try:
-        with worker_children():
-            source.run(condition=lava["RunContinuous"](), run_cfg=run_cfg)
-            bits = T * sum(sizes)
-            receivers = [(recorder.receive_port(), _unpack(bits), bits, np.uint8)]
-            if membrane is not None:
-                receivers.append((membrane.receive_port(), lambda v: v, T * sizes[-1], np.int64))
-            flat, *rest = lava_sim.collect(receivers, n, deadline, lambda: lava_sim._actors(source))
-    except BaseException:
-        graceful = False
-        raise
-    finally:
-        if getattr(source, "runtime", None) is not None:
-            lava_sim._stop(source, lava_sim._actors(source), graceful)
+    bits = T * sum(sizes)
+
+    def receivers() -> list:
+        ports = [(recorder.receive_port(), _unpack(bits), bits, np.uint8)]
+        if membrane is not None:
+            ports.append((membrane.receive_port(), lambda v: v, T * sizes[-1], np.int64))
+        return ports
+
+    flat, *rest = lava_sim.run_collecting(source, run_cfg, receivers, n, T, timeout_s, lava)
     rasters, offset = [spikes], 0
     for size in sizes:
         rasters.append(np.ascontiguousarray(flat[:, offset : offset + T * size].reshape(n, T, size)))

@@ -68,7 +68,7 @@ __all__ = [
     "simulate",
     "simulate_readout",
     "run",
-    "collect",
+    "run_collecting",
     "default_timeout",
 ]
 
@@ -266,7 +266,7 @@ def _stop(process: Any, actors: list, graceful: bool) -> None:
             pass
 
 
-def collect(receivers: list, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
+def _collect(receivers: list, n: int, deadline: float, actors_of: Any) -> list[np.ndarray]:
     """Read ``n`` messages from each ``(port, decode, row_size, dtype)`` of a running graph, polling all
     of them (a recorder whose pipe is full blocks the whole Lava step, so no port may wait for another);
     checks for dead workers and the deadline while waiting. Returns one ``(n, row_size)`` array each."""
@@ -299,30 +299,40 @@ def collect(receivers: list, n: int, deadline: float, actors_of: Any) -> list[np
     return outs
 
 
-def _run_graph(ir: NetworkIR, t: np.ndarray, early_stop: bool, timeout_s: float | None):
-    """Build, run and stop the graph; returns the per-layer spike times (fire-once layers) and the
-    integrator's potentials ``(n, T, size)`` (None without an integrator)."""
-    n, T = len(t), ir.T
-    lava = _lava()
-    graph = _build(ir, t, early_stop, lava)
+def run_collecting(source: Any, run_cfg: Any, receivers: Any, n: int, T: int, timeout_s: float | None, lava: dict):
+    """Run the graph ``source`` belongs to, :func:`_collect` ``n`` messages from each of ``receivers()``
+    (called once the runtime exists: the host ends are made by it) and stop the graph, terminating its
+    workers on any failure or signal. ``timeout_s`` None: :func:`default_timeout` of ``n`` samples."""
     limit = default_timeout(n, T) if timeout_s is None else float(timeout_s)
     deadline = time.monotonic() + limit
-    sizes = [neuron.s_out.shape[0] for neuron in graph.neurons]
-    source = graph.source
     graceful = True
     try:  # workers ignore Ctrl-C and die with this process; on any failure or signal they are terminated
         with worker_children():
-            source.run(condition=lava["RunContinuous"](), run_cfg=graph.run_cfg)
-            receivers = [(graph.recorder.receive_port(), lambda m: m, sum(sizes), np.int64)]
-            if graph.membrane is not None:
-                receivers.append((graph.membrane.receive_port(), lambda m: m, T * sizes[-1], np.int64))
-            merged, *rest = collect(receivers, n, deadline, lambda: _actors(source))
+            source.run(condition=lava["RunContinuous"](), run_cfg=run_cfg)
+            return _collect(receivers(), n, deadline, lambda: _actors(source))
     except BaseException:  # LavaRunError, or Ctrl-C / SIGTERM (ttfs_deploy.signals.Terminated)
         graceful = False
         raise
     finally:
         if getattr(source, "runtime", None) is not None:
             _stop(source, _actors(source), graceful)
+
+
+def _run_graph(ir: NetworkIR, t: np.ndarray, early_stop: bool, timeout_s: float | None):
+    """Build, run and stop the graph; returns the per-layer spike times (fire-once layers) and the
+    integrator's potentials ``(n, T, size)`` (None without an integrator)."""
+    n, T = len(t), ir.T
+    lava = _lava()
+    graph = _build(ir, t, early_stop, lava)
+    sizes = [neuron.s_out.shape[0] for neuron in graph.neurons]
+
+    def receivers() -> list:
+        ports = [(graph.recorder.receive_port(), lambda m: m, sum(sizes), np.int64)]
+        if graph.membrane is not None:
+            ports.append((graph.membrane.receive_port(), lambda m: m, T * sizes[-1], np.int64))
+        return ports
+
+    merged, *rest = run_collecting(graph.source, graph.run_cfg, receivers, n, T, timeout_s, lava)
     membrane = rest[0].reshape(n, T, sizes[-1]) if rest else None
     return np.split(merged, np.cumsum(sizes)[:-1], axis=1), membrane
 

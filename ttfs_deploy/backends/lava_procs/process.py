@@ -24,7 +24,16 @@ from lava.magma.core.process.variable import Var
 
 from ttfs_deploy.targets import LAVA_MAX_LAYERS
 
-__all__ = ["FireOnceNeuron", "SpikeTimeSource", "TrialRecorder", "MAX_LAYERS"]
+__all__ = ["FireOnceNeuron", "SpikeTimeSource", "TrialRecorder", "MAX_LAYERS", "host_end"]
+
+
+def host_end(out: OutPort):
+    """The host end of a recorder's ``out`` port flagged as an external pipe (a CSP receive port;
+    available once the runtime exists)."""
+    port = getattr(out, "external_pipe_csp_recv_port", None)
+    if port is None:
+        raise RuntimeError("the Lava runtime has not been created yet")
+    return port
 
 
 class FireOnceNeuron(AbstractProcess):
@@ -149,8 +158,5 @@ class TrialRecorder(AbstractProcess):
         return [getattr(self, f"s_in_{k}") for k in range(MAX_LAYERS)]
 
     def receive_port(self):
-        """The host end of ``out`` (a CSP receive port; available once the runtime exists)."""
-        port = getattr(self.out, "external_pipe_csp_recv_port", None)
-        if port is None:
-            raise RuntimeError("the Lava runtime has not been created yet")
-        return port
+        """The host end of ``out`` (:func:`host_end`)."""
+        return host_end(self.out)

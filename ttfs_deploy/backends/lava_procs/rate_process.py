@@ -13,6 +13,7 @@ from lava.magma.core.process.ports.ports import InPort, OutPort, RefPort
 from lava.magma.core.process.process import AbstractProcess
 from lava.magma.core.process.variable import Var
 
+from ttfs_deploy.backends.lava_procs.process import host_end
 from ttfs_deploy.targets import LAVA_MAX_LAYERS
 
 __all__ = ["RasterSource", "RasterRecorder", "MembraneRecorder"]
@@ -66,11 +67,8 @@ class RasterRecorder(AbstractProcess):
         return [getattr(self, f"s_in_{k}") for k in range(LAVA_MAX_LAYERS)]
 
     def receive_port(self):
-        """The host end of ``out`` (a CSP receive port; available once the runtime exists)."""
-        port = getattr(self.out, "external_pipe_csp_recv_port", None)
-        if port is None:
-            raise RuntimeError("the Lava runtime has not been created yet")
-        return port
+        """The host end of ``out`` (:func:`~ttfs_deploy.backends.lava_procs.process.host_end`)."""
+        return host_end(self.out)
 
 
 class MembraneRecorder(AbstractProcess):
@@ -95,8 +93,5 @@ class MembraneRecorder(AbstractProcess):
         self.n_samples = Var(shape=(1,), init=n_samples)
 
     def receive_port(self):
-        """The host end of ``out`` (a CSP receive port; available once the runtime exists)."""
-        port = getattr(self.out, "external_pipe_csp_recv_port", None)
-        if port is None:
-            raise RuntimeError("the Lava runtime has not been created yet")
-        return port
+        """The host end of ``out`` (:func:`~ttfs_deploy.backends.lava_procs.process.host_end`)."""
+        return host_end(self.out)
