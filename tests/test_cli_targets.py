@@ -45,6 +45,12 @@ def test_compile_summary(artifact):
         assert -128 <= layer["weight_range"][0] and layer["weight_range"][1] <= 127
 
 
+def test_float_target_refuses_a_compiled_artifact(artifact):
+    proc = cli("run", artifact[0], "--target", "float", "--limit", "2")
+    assert proc.returncode == 2 and "target float needs a float model (.pt, .nir)" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.requires_lava
 def test_loihi_sim_equals_golden_through_the_cli(artifact, tmp_path):
     path, _ = artifact

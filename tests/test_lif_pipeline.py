@@ -65,6 +65,9 @@ def test_compile_and_run_share_the_ttfs_schema(rate_model, tmp_path):
     assert other_seed["input_seed"] == 9 and other_seed["samples"] != golden["samples"]
     float_run = run_json(rate_model, "--target", "float", "--limit", "40")
     assert abs(float_run["accuracy"] - golden["accuracy"]) <= 0.2
+    refused = cli("run", artifact, "--target", "float", "--limit", "2")  # the artifact is fixed-point
+    assert refused.returncode == 2 and "target float needs a float model" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
 
 
 def test_profile_prices_a_rate_network(rate_model, tmp_path):

@@ -121,6 +121,8 @@ def run_target(
 
     seed = 0 if input_seed is None else input_seed
     if target == "float":  # the float model as trained: its kind decides the path
+        if resolve_model(model_path).suffix in (".ttfs", ".net"):
+            raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
         if is_rate_model(model_path):
             return run_rate_target(
                 model_path, target, dataset, profile, early_stop, progress, input_seed=seed, lead=lead
@@ -159,8 +161,6 @@ def _run_float(model_path: str, dataset: Dataset, calibration: str | None) -> Ou
     read-out (which the torch model lacks) or a plain PyTorch MLP (converted on the fly from
     ``calibration`` data) through golden's float arithmetic, the float network's own semantics."""
     path = resolve_model(model_path)
-    if path.suffix in (".ttfs", ".net"):
-        raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
     if path.suffix != ".pt":
         ir, note = load_network(path), ""
     else:

@@ -118,8 +118,6 @@ def _float_rasters(model_path, dataset: Dataset, seed: int) -> tuple[list[np.nda
     from ttfs_deploy.train.lif_checkpoint import load_rate_checkpoint
 
     path = resolve_model(model_path)
-    if path.suffix in (".ttfs", ".net"):
-        raise IRError(f"{model_path}: target float needs a float model (.pt, .nir); this file is fixed-point")
     if path.suffix == ".nir":  # a float LIF network without a torch model: golden's float arithmetic
         ir = load_network(path)
         _check_inputs(dataset, ir.sizes, ir.rate.task)
