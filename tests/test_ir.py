@@ -332,3 +332,11 @@ def test_zip_with_garbage_member(tmp_path):
         archive.writestr("metadata.npy", b"not an npy header")
     with pytest.raises(IRError, match="odd.ttfs"):
         load_ir(path)
+
+
+def test_meta_ann_sizes_are_used_only_when_they_are_layer_sizes():
+    from ttfs_deploy.ir.network import layer_sizes
+
+    assert layer_sizes([784, 400, 10]) == [784, 400, 10]
+    for bad in (None, "784-10", [784], [784, True], [784, 0], [784, 10**9], [784.0, 10], {"a": 1}):
+        assert layer_sizes(bad) is None, bad

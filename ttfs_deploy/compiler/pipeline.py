@@ -16,7 +16,7 @@ from ttfs_deploy.compiler.quantize import QuantReport, quantize
 from ttfs_deploy.data import Dataset, check_labels
 from ttfs_deploy.errors import UsageError
 from ttfs_deploy.ir import IRError, NetworkIR, from_checkpoint_weights, load_ir
-from ttfs_deploy.limits import MAX_LAYER_SIZE
+from ttfs_deploy.ir.network import layer_sizes
 from ttfs_deploy.targets import COMPILE_TARGETS
 
 __all__ = [
@@ -47,10 +47,6 @@ class CompileResult:
     profile: HardwareProfile
     placement: Placement
     quant: QuantReport
-
-
-def _is_count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_LAYER_SIZE
 
 
 def load_network(path: str | pathlib.Path) -> NetworkIR:
@@ -88,10 +84,9 @@ def checkpoint_network(ckpt) -> NetworkIR:
     ``convert`` checkpoint carries its source ANN's shape into ``meta["ann_sizes"]``."""
     weights = [w.detach().double().numpy() for w in ckpt.model.weights]
     source = ckpt.train.get("converted_from", {})
-    ann = source.get("ann_arch") if isinstance(source, dict) else None
+    ann = layer_sizes(source.get("ann_arch")) if isinstance(source, dict) else None
     ends = [weights[0].shape[1], weights[-1].shape[0]]
-    valid = isinstance(ann, list) and len(ann) >= 2 and all(_is_count(v) for v in ann) and [ann[0], ann[-1]] == ends
-    meta = {"ann_sizes": [int(v) for v in ann]} if valid else {}
+    meta = {"ann_sizes": ann} if ann is not None and [ann[0], ann[-1]] == ends else {}
     return from_checkpoint_weights(
         weights, ckpt.model.thresholds, ckpt.T, ckpt.zero_policy, ckpt.image_shape, meta, readout=ckpt.readout
     )

@@ -152,10 +152,9 @@ def load_relu_mlp(path: str | pathlib.Path, sizes: list[int] | None = None) -> R
     found = [weights[0].shape[1]] + [w.shape[0] for w in weights]
     chained = all(a.shape[0] == b.shape[1] for a, b in zip(weights[:-1], weights[1:]))
     if not chained or (sizes is not None and found != list(sizes)):
-        if sizes is None:
-            shapes = ", ".join(f"{w.shape[0]}x{w.shape[1]}" for w in weights)
-            raise ConversionError(f"{path}: the Linear layers ({shapes}) do not chain into an MLP")
         shapes = ", ".join(f"{w.shape[0]}x{w.shape[1]}" for w in weights)
+        if sizes is None:
+            raise ConversionError(f"{path}: the Linear layers ({shapes}) do not chain into an MLP")
         raise ConversionError(
             f"{path}: the Linear layers are {shapes} but --arch says {'-'.join(map(str, sizes))}; "
             "give the model's own layer sizes"

@@ -13,14 +13,23 @@ import numpy as np
 from ttfs_deploy.errors import short
 from ttfs_deploy.ir.layers import FireOnceLayer, InputLayer, IRError, QuantSpec
 from ttfs_deploy.ir.lif import LifLayer, RateCoding, check_lif_float, check_lif_quantized
-from ttfs_deploy.limits import MAX_T
+from ttfs_deploy.limits import MAX_LAYER_SIZE, MAX_T
 
-__all__ = ["ZERO_POLICIES", "NetworkIR", "from_checkpoint_weights"]
+__all__ = ["ZERO_POLICIES", "NetworkIR", "from_checkpoint_weights", "layer_sizes"]
 
 ZERO_POLICIES = ("silent", "last")  # same as ttfs_deploy.coding (kept here so the IR stays dependency-free)
 
 
 READOUTS = ("first_spike", "membrane")
+
+
+def layer_sizes(value) -> list[int] | None:
+    """``value`` when it is a list of at least two layer sizes (integers in 1..MAX_LAYER_SIZE, not
+    booleans), else None. ``meta["ann_sizes"]`` (the ANN a converted network came from) is read
+    through it, since meta is free-form JSON."""
+    ok = isinstance(value, list) and len(value) >= 2
+    ok = ok and all(isinstance(v, int) and not isinstance(v, bool) and 0 < v <= MAX_LAYER_SIZE for v in value)
+    return [int(v) for v in value] if ok else None
 
 
 @dataclass(frozen=True, eq=False)

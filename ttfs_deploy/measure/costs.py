@@ -30,6 +30,7 @@ import numpy as np
 
 from ttfs_deploy.compiler.hardware import HardwareProfile
 from ttfs_deploy.ir import NetworkIR
+from ttfs_deploy.ir.network import layer_sizes
 from ttfs_deploy.semantics import decision_steps
 
 __all__ = [
@@ -299,7 +300,6 @@ def network_costs(
 
         return profile_rate_network(times, ir, target, profile)
     names = [layer.name for layer in ir.chain()]
-    source = ir.meta.get("ann_sizes")  # set by load_network for a `ttfs-deploy convert` checkpoint
-    valid = isinstance(source, list) and len(source) >= 2 and all(isinstance(v, int) and v > 0 for v in source)
+    source = layer_sizes(ir.meta.get("ann_sizes"))  # set by load_network for a `ttfs-deploy convert` checkpoint
     cores = map_network(ir, profile).cores
-    return build(times, names, ir.sizes, ir.T, early_stop, target, profile, cores, source if valid else None)
+    return build(times, names, ir.sizes, ir.T, early_stop, target, profile, cores, source)

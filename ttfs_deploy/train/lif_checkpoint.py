@@ -30,7 +30,6 @@ __all__ = [
     "RateCheckpoint",
     "save_rate_checkpoint",
     "load_rate_checkpoint",
-    "is_rate_checkpoint",
     "is_rate_payload",
 ]
 
@@ -71,11 +70,6 @@ def save_rate_checkpoint(
         "train": train,
     }
     atomic_write(path, lambda stream: torch.save(payload, stream))
-
-
-def is_rate_checkpoint(path: str | os.PathLike) -> bool:
-    """True when ``path`` is a readable checkpoint carrying this format's marker."""
-    return is_rate_payload(read_payload(pathlib.Path(path)))
 
 
 def is_rate_payload(payload) -> bool:
